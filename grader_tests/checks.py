@@ -1,0 +1,93 @@
+"""Assertions for graders whose failure messages teach without leaking.
+
+Every failure raises :class:`GradeFailure`; its message is shown to the
+student as is (prefixed by the task id). Messages state the measured error,
+the tolerance and a hint, never the hidden inputs, expected arrays or the
+grader's source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+class GradeFailure(AssertionError):
+    """A grader check failed; ``str(exc)`` is the message for the student."""
+
+
+def expect(condition: bool, message: str) -> None:
+    """Fail with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise GradeFailure(message)
+
+
+def rel_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """Max elementwise relative error ``|a - e| / max(1e-8, |a| + |e|)``."""
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    return float(np.max(np.abs(a - e) / np.maximum(1e-8, np.abs(a) + np.abs(e)), initial=0.0))
+
+
+def as_array(what: str, value: Any, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Require a numeric ndarray (optionally of ``shape``) and return it."""
+    expect(
+        isinstance(value, np.ndarray),
+        f"{what} should be a numpy array, got {type(value).__name__}",
+    )
+    expect(value.dtype.kind in "biuf", f"{what} should hold numbers, got dtype {value.dtype}")
+    if shape is not None:
+        expect(
+            value.shape == tuple(shape),
+            f"{what} has shape {value.shape}, expected {tuple(shape)}",
+        )
+    return value
+
+
+def check_close(
+    what: str,
+    actual: Any,
+    expected: np.ndarray | float,
+    tol: float,
+    hint: str = "",
+) -> float:
+    """Relative-error check with a teaching message; returns the measured error.
+
+    Example message: ``dw relative error 3.1e-01 (needs < 1e-07): check which axis you sum over``.
+    """
+    expected = np.asarray(expected)
+    if expected.ndim == 0 and not isinstance(actual, np.ndarray):
+        expect(
+            isinstance(actual, (int, float)) and not isinstance(actual, bool),
+            f"{what} should be a number, got {type(actual).__name__}",
+        )
+        actual = np.asarray(float(actual))
+    else:
+        actual = as_array(what, actual, expected.shape)
+    expect(bool(np.all(np.isfinite(actual))), f"{what} contains NaN or inf" + (f": {hint}" if hint else ""))
+    err = rel_error(actual, expected)
+    expect(err < tol, f"{what} relative error {err:.1e} (needs < {tol:.0e})" + (f": {hint}" if hint else ""))
+    return err
+
+
+def numeric_gradient(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Centred-difference gradient of ``sum(f(x) * df)`` with respect to ``x`` (float64)."""
+    x = np.array(x, dtype=np.float64, copy=True)
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        plus = np.sum(f(x) * df)
+        flat[i] = old - h
+        minus = np.sum(f(x) * df)
+        flat[i] = old
+        gflat[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def numeric_gradient_scalar(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Centred-difference gradient of a scalar function ``f`` at ``x`` (float64)."""
+    return numeric_gradient(lambda z: np.asarray(f(z)), x, np.asarray(1.0), h)

@@ -1,0 +1,79 @@
+"""Fixtures shared by all hidden graders.
+
+* ``student``: a :class:`mlplab.student.Student` bound to the submission code
+  of the test's task (see ``@pytest.mark.task``). For composite tasks listed in
+  :data:`REFERENCE_PARTS`, the named functions/classes are replaced by the
+  reference versions, so a bug elsewhere costs points only in its own task.
+* ``ref``: the reference implementation (trusted, in this process).
+* ``rng``: a numpy Generator seeded from the grader seed and the test's id,
+  so every test case has its own reproducible inputs.
+* ``task_id``: the task id of the running test.
+
+Graders never read submission files themselves and never execute student code
+in this process; the runner supplies the ``student`` handle.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+from mlplab.reference import reference
+
+LAYER_NAMES = (
+    "affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss",
+)
+NORM_NAMES = (
+    "batchnorm_forward", "batchnorm_backward", "layernorm_forward", "layernorm_backward",
+    "dropout_forward", "dropout_backward",
+)
+OPTIM_NAMES = ("sgd", "sgd_momentum", "rmsprop", "adam")
+
+# task id -> names the student worker takes from the reference instead of the submission
+REFERENCE_PARTS: dict[str, tuple[str, ...]] = {
+    "fc_net": LAYER_NAMES + NORM_NAMES,
+    "solver": LAYER_NAMES + NORM_NAMES + ("FullyConnectedNet",) + OPTIM_NAMES,
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "task(id): the nbgrader grade_id this test belongs to")
+
+
+def task_of(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("task")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.task(...)")
+    return str(marker.args[0])
+
+
+@pytest.fixture
+def task_id(request: pytest.FixtureRequest) -> str:
+    return task_of(request.node)
+
+
+@pytest.fixture
+def student(request: pytest.FixtureRequest, task_id: str):
+    provider = request.config.pluginmanager.get_plugin("mlplab-grading")
+    if provider is None:
+        pytest.fail("graders run through `mlplab grade` or the nbgrader hidden cells, not bare pytest")
+    return provider.student_for(task_id, REFERENCE_PARTS.get(task_id, ()))
+
+
+@pytest.fixture
+def grader_seed(request: pytest.FixtureRequest) -> int:
+    provider = request.config.pluginmanager.get_plugin("mlplab-grading")
+    return int(getattr(provider, "seed", 0))
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest, grader_seed: int) -> np.random.Generator:
+    return np.random.default_rng([grader_seed, zlib.crc32(request.node.nodeid.encode())])
+
+
+@pytest.fixture
+def ref(request: pytest.FixtureRequest, task_id: str):
+    provider = request.config.pluginmanager.get_plugin("mlplab-grading")
+    return reference(provider.notebook_of(task_id))

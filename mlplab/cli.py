@@ -1,0 +1,87 @@
+"""The ``mlplab`` command line.
+
+    mlplab grade PATH [--json]          grade one submission (notebook or folder) in the sandbox
+    mlplab generate                     regenerate release/ and solutions/ from source/ with nbgrader
+    mlplab autograde mlp [...]          hardened, parallel autograding into the nbgrader gradebook
+    mlplab demo                         simulated class, end to end
+    mlplab validate-graders [--json]    bug catalogue, correct variants, seed stability
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mlplab.sandbox import SandboxConfig, SandboxUnavailable
+
+
+def _sandbox_config(args: argparse.Namespace) -> SandboxConfig:
+    from mlplab.course import release_dir
+
+    return SandboxConfig(labutils_dir=release_dir() / "labutils", unsafe=bool(getattr(args, "unsafe", False)))
+
+
+def format_table(result: dict) -> str:
+    """A plain-text table of one grading result."""
+    lines = [f"{'task':<24}{'score':>8}{'max':>6}  checks"]
+    for task_id, info in result["tasks"].items():
+        checks = f"{info['passed']}/{info['passed'] + info['failed']}"
+        lines.append(f"{task_id:<24}{info['score']:>8.2f}{info['max_score']:>6.1f}  {checks}")
+    lines.append(f"{'total':<24}{result['score']:>8.2f}{result['max_score']:>6.1f}")
+    return "\n".join(lines)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from mlplab.notebook_code import NotebookError
+    from mlplab.runner import grade_path
+
+    try:
+        result = grade_path(Path(args.path), config=_sandbox_config(args), seed=args.seed)
+    except (FileNotFoundError, NotebookError, SandboxUnavailable) as exc:
+        print(f"mlplab grade: cannot grade {args.path}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(format_table(result))
+    for info in result["tasks"].values():
+        for message in info["messages"]:
+            print(f"  - {message}")
+    for error in result["errors"]:
+        print(f"! {error}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from mlplab.generate import generate
+
+    generate()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlplab", description="MLP Lab course toolkit")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    grade = sub.add_parser("grade", help="grade one submission (a notebook or a folder of notebooks)")
+    grade.add_argument("path")
+    grade.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    grade.add_argument("--seed", type=int, default=None, help="grader seed (default 0 or $MLPLAB_GRADER_SEED)")
+    grade.add_argument("--unsafe-no-sandbox", dest="unsafe", action="store_true",
+                       help="run student code without bubblewrap isolation (trusted machines only)")
+    grade.set_defaults(func=cmd_grade)
+
+    generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
+    generate.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""Run the hidden graders (``grader_tests/``) against one submission.
+
+The graders are a pytest suite. This module runs it *in the trusted grading
+process* with a plugin that hands each test a ``student`` handle (see
+:mod:`mlplab.student`) and records, per task, how many tests passed and which
+teaching messages the failures produced. Student code never runs here: with
+:class:`RemoteProvider` it runs in sandboxed workers, with
+:class:`LocalProvider` (stock ``nbgrader autograde``) in the student's kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from mlplab.course import Task, course_root, release_dir, tasks
+from mlplab.notebook_code import CodeUnit, NotebookError, grading_code, read_cells
+from mlplab.reference import units_defining
+from mlplab.sandbox import SandboxConfig
+from mlplab.student import Student, StudentCrash, StudentError, StudentTimeout
+
+MAX_MESSAGES_PER_TASK = 8
+MAX_MESSAGE_CHARS = 400
+
+
+@dataclass
+class TaskResult:
+    """Outcome of one task."""
+
+    task: Task
+    passed: int = 0
+    failed: int = 0
+    messages: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        total = self.passed + self.failed
+        return round(self.task.points * self.passed / total, 4) if total else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "score": self.score,
+            "max_score": float(self.task.points),
+            "passed": self.passed,
+            "failed": self.failed,
+            "messages": list(self.messages),
+        }
+
+
+def failure_message(exc: BaseException) -> str:
+    """The student-facing text for a failed test (never grader source or values)."""
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    if "GradeFailure" in kinds:
+        text = str(exc)
+    elif isinstance(exc, (StudentTimeout, StudentCrash)):
+        text = exc.message
+    elif isinstance(exc, StudentError):
+        if exc.kind == "NotImplementedError":
+            text = "not implemented yet (the cell still raises NotImplementedError)"
+        elif exc.kind == "NameError" and "is not defined" in exc.message:
+            text = f"{exc.message}: keep the function and class names of the assignment"
+        else:
+            text = f"your code raised {exc.kind}: {exc.message}"
+            if exc.where:
+                text += f" ({exc.where})"
+    else:
+        text = f"your code returned something the grader could not check ({type(exc).__name__})"
+    text = " ".join(text.split())
+    return text[:MAX_MESSAGE_CHARS]
+
+
+class GradingPlugin:
+    """pytest plugin: provides students, filters tasks, collects results."""
+
+    __name__ = "mlplab-grading"  # the name pluggy registers the plugin under
+
+    def __init__(
+        self,
+        student_factory: Callable[[str, tuple[str, ...]], Student],
+        task_table: dict[str, Task],
+        wanted: set[str],
+        seed: int = 0,
+        task_timeout_s: float = 60.0,
+        submission_timeout_s: float = 600.0,
+    ) -> None:
+        self.student_factory = student_factory
+        self.task_table = task_table
+        self.wanted = wanted
+        self.seed = seed
+        self.task_timeout_s = task_timeout_s
+        self.submission_timeout_s = submission_timeout_s
+        self.results: dict[str, TaskResult] = {t: TaskResult(task_table[t]) for t in task_table if t in wanted}
+        self._students: dict[tuple[str, tuple[str, ...]], Student] = {}
+        self.timed_out: set[str] = set()
+        self._started = time.monotonic()
+
+    # -- used by grader_tests/conftest.py -------------------------------------
+    def notebook_of(self, task_id: str) -> str:
+        return self.task_table[task_id].notebook
+
+    def student_for(self, task_id: str, reference_names: tuple[str, ...] = ()) -> Student:
+        result = self.results.get(task_id)
+        if task_id in self.timed_out:
+            raise StudentTimeout("Timeout", "skipped: an earlier check of this task ran out of time")
+        if result is not None and result.seconds > self.task_timeout_s:
+            raise StudentTimeout("Timeout", f"this task used its {self.task_timeout_s:.0f} s time cap")
+        if time.monotonic() - self._started > self.submission_timeout_s:
+            raise StudentTimeout("Timeout", f"the submission used its {self.submission_timeout_s:.0f} s time cap")
+        key = (self.notebook_of(task_id), tuple(sorted(reference_names)))
+        if key not in self._students:
+            self._students[key] = self.student_factory(*key)
+        return self._students[key]
+
+    def close(self) -> None:
+        for student in self._students.values():
+            close = getattr(student, "close", None)
+            if close:
+                close()
+        self._students.clear()
+
+    # -- pytest hooks -----------------------------------------------------------
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        keep, drop = [], []
+        for item in items:
+            marker = item.get_closest_marker("task")
+            task_id = str(marker.args[0]) if marker and marker.args else None
+            (keep if task_id in self.wanted else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        marker = item.get_closest_marker("task")
+        task_id = str(marker.args[0]) if marker and marker.args else None
+        result = self.results.get(task_id)
+        if result is None:
+            return
+        result.seconds += call.duration
+        if call.when == "call" or (call.when == "setup" and report.failed):
+            if report.passed:
+                result.passed += 1
+            elif report.failed or report.skipped:
+                result.failed += 1
+                exc = call.excinfo.value if call.excinfo is not None else None
+                if isinstance(exc, StudentTimeout):
+                    self.timed_out.add(task_id)
+                message = failure_message(exc) if exc is not None else "this check did not run"
+                text = f"{task_id}: {message}"
+                if text not in result.messages and len(result.messages) < MAX_MESSAGES_PER_TASK:
+                    result.messages.append(text)
+
+
+def run_graders(plugin: GradingPlugin, root: Path | None = None) -> None:
+    """Run the grader suite with ``plugin`` (output of pytest itself is discarded)."""
+    root = root or course_root()
+    graders = root / "grader_tests"
+    for path in (str(root), str(graders)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    args = [
+        str(graders), "-c", str(graders / "pytest.ini"), "--rootdir", str(root),
+        "-p", "no:cacheprovider", "-p", "no:terminal", "--capture=no",
+    ]
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        code = pytest.main(args, plugins=[plugin])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise RuntimeError(f"the grader suite could not run (pytest exit {int(code)}): {sink.getvalue()[-2000:]}")
+
+
+# -- grading a submission on disk -----------------------------------------------
+
+
+@dataclass
+class Submission:
+    """The notebooks found in a submitted path, keyed by source notebook stem."""
+
+    notebooks: dict[str, Path]
+    errors: list[str]
+
+
+def find_notebooks(path: Path, task_table: dict[str, Task]) -> Submission:
+    """Match submitted notebooks to the assignment's notebooks (by name, else by grade ids)."""
+    stems = sorted({t.notebook for t in task_table.values()})
+    ids_by_stem = {s: {t.id for t in task_table.values() if t.notebook == s} for s in stems}
+    errors: list[str] = []
+    found: dict[str, Path] = {}
+    if path.is_file():
+        candidates = [path]
+    elif path.is_dir():
+        candidates = sorted(p for p in path.glob("*.ipynb") if p.is_file())
+    else:
+        raise FileNotFoundError(f"{path} does not exist")
+    leftovers = []
+    for nb in candidates:
+        if nb.stem in ids_by_stem and nb.stem not in found:
+            found[nb.stem] = nb
+        else:
+            leftovers.append(nb)
+    for nb in leftovers:
+        try:
+            ids = {c.grade_id for c in read_cells(nb) if c.grade_id}
+        except NotebookError:
+            ids = set()
+        match = [s for s in stems if s not in found and ids & ids_by_stem[s]]
+        if match:
+            found[match[0]] = nb
+            errors.append(f"{nb.name} was graded as {match[0]}.ipynb (please keep the original file names)")
+        elif path.is_dir():
+            errors.append(f"{nb.name} is not part of the assignment and was ignored")
+    if path.is_dir():
+        for stem in stems:
+            if stem not in found:
+                errors.append(f"{stem}.ipynb is missing from the submission")
+    return Submission(found, errors)
+
+
+class RemoteProvider:
+    """Builds sandboxed students for the notebooks of one submission."""
+
+    def __init__(self, submission: Submission, config: SandboxConfig, root: Path) -> None:
+        self.submission = submission
+        self.config = config
+        self.root = root
+        self.notes: list[str] = []
+        self._skipped: dict[str, set[str]] = {}
+        self._units: dict[str, list[CodeUnit] | NotebookError] = {}
+
+    def units(self, stem: str) -> list[CodeUnit]:
+        if stem not in self._units:
+            path = self.submission.notebooks.get(stem)
+            if path is None:
+                self._units[stem] = NotebookError(f"{stem}.ipynb is missing from the submission")
+            else:
+                try:
+                    self._units[stem] = grading_code(read_cells(path))
+                except NotebookError as exc:
+                    self._units[stem] = exc
+        units = self._units[stem]
+        if isinstance(units, NotebookError):
+            raise StudentError("NotebookError", str(units))
+        return units
+
+    def __call__(self, stem: str, reference_names: tuple[str, ...]) -> Student:
+        from mlplab.worker_client import RemoteStudent
+
+        units = self.units(stem)
+        if reference_names:
+            units = units + units_defining(reference_names, self.root)
+        return RemoteStudent(units, self.config, notes=self.notes, skipped=self._skipped.setdefault(stem, set()))
+
+
+def grade_path(
+    path: str | Path,
+    config: SandboxConfig | None = None,
+    seed: int | None = None,
+    root: Path | None = None,
+) -> dict:
+    """Grade a notebook or a folder of notebooks; returns the ``mlplab grade --json`` object."""
+    root = (root or course_root()).resolve()
+    path = Path(path)
+    task_table = tasks(root)
+    submission = find_notebooks(path, task_table)
+    if path.is_file() and not submission.notebooks:
+        raise NotebookError(f"{path.name} is not one of the assignment's notebooks")
+    wanted = {t.id for t in task_table.values() if t.notebook in submission.notebooks or path.is_dir()}
+    if config is None:
+        config = SandboxConfig(labutils_dir=release_dir(root) / "labutils")
+    if seed is None:
+        seed = int(os.environ.get("MLPLAB_GRADER_SEED", "0"))
+    provider = RemoteProvider(submission, config, root)
+    errors = list(submission.errors)
+    for stem in sorted(submission.notebooks):
+        try:
+            provider.units(stem)
+        except StudentError as exc:
+            errors.append(exc.message)
+    plugin = GradingPlugin(
+        provider, task_table, wanted, seed=seed,
+        task_timeout_s=config.limits.task_timeout_s,
+        submission_timeout_s=config.limits.submission_timeout_s,
+    )
+    try:
+        run_graders(plugin, root)
+        for key, student in plugin._students.items():
+            if key[1]:
+                continue
+            with contextlib.suppress(StudentError):
+                for error in student.load_errors():
+                    text = f"{key[0]}: {error}"
+                    if text not in errors:
+                        errors.append(text)
+    finally:
+        plugin.close()
+    errors.extend(note for note in provider.notes if note not in errors)
+    ordered = [t for t in task_table if t in plugin.results]
+    results = {t: plugin.results[t].as_dict() for t in ordered}
+    return {
+        "score": round(sum(r["score"] for r in results.values()), 4),
+        "max_score": float(sum(r["max_score"] for r in results.values())),
+        "tasks": results,
+        "errors": errors,
+    }

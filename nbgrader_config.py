@@ -1,0 +1,22 @@
+"""nbgrader configuration of the MLP Lab course (course_id ``mlp-lab``)."""
+
+import os
+
+c = get_config()  # noqa: F821 - provided by nbgrader/traitlets
+
+c.CourseDirectory.course_id = "mlp-lab"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.solution_directory = "solutions"
+c.CourseDirectory.db_url = os.environ.get(
+    "MLPLAB_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+)
+# helper code ships with the notebooks; data never does
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".pytest_cache"]
+
+# Stock `nbgrader autograde` executes every notebook top to bottom in quick mode.
+c.ExecutePreprocessor.timeout = 300
+c.ExecutePreprocessor.interrupt_on_timeout = True
+c.Execute.timeout = 300
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
