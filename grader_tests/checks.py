@@ -72,7 +72,9 @@ def check_close(
     return err
 
 
-def numeric_gradient(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray, h: float = 1e-5) -> np.ndarray:
+def numeric_gradient(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, df: np.ndarray, h: float = 1e-5
+) -> np.ndarray:
     """Centred-difference gradient of ``sum(f(x) * df)`` with respect to ``x`` (float64)."""
     x = np.array(x, dtype=np.float64, copy=True)
     grad = np.zeros_like(x)

@@ -1,10 +1,10 @@
 """The ``mlplab`` command line.
 
-    mlplab grade PATH [--json]          grade one submission (notebook or folder) in the sandbox
-    mlplab generate                     regenerate release/ and solutions/ from source/ with nbgrader
-    mlplab autograde mlp [...]          hardened, parallel autograding into the nbgrader gradebook
-    mlplab demo                         simulated class, end to end
-    mlplab validate-graders [--json]    bug catalogue, correct variants, seed stability
+mlplab grade PATH [--json]          grade one submission (notebook or folder) in the sandbox
+mlplab generate                     regenerate release/ and solutions/ from source/ with nbgrader
+mlplab autograde mlp [...]          hardened, parallel autograding into the nbgrader gradebook
+mlplab demo                         simulated class, end to end
+mlplab validate-graders [--json]    bug catalogue, correct variants, seed stability
 """
 
 from __future__ import annotations
@@ -69,8 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("path")
     grade.add_argument("--json", action="store_true", help="print exactly one JSON object")
     grade.add_argument("--seed", type=int, default=None, help="grader seed (default 0 or $MLPLAB_GRADER_SEED)")
-    grade.add_argument("--unsafe-no-sandbox", dest="unsafe", action="store_true",
-                       help="run student code without bubblewrap isolation (trusted machines only)")
+    grade.add_argument(
+        "--unsafe-no-sandbox",
+        dest="unsafe",
+        action="store_true",
+        help="run student code without bubblewrap isolation (trusted machines only)",
+    )
     grade.set_defaults(func=cmd_grade)
 
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")

@@ -170,8 +170,16 @@ def run_graders(plugin: GradingPlugin, root: Path | None = None) -> None:
         if path not in sys.path:
             sys.path.insert(0, path)
     args = [
-        str(graders), "-c", str(graders / "pytest.ini"), "--rootdir", str(root),
-        "-p", "no:cacheprovider", "-p", "no:terminal", "--capture=no",
+        str(graders),
+        "-c",
+        str(graders / "pytest.ini"),
+        "--rootdir",
+        str(root),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:terminal",
+        "--capture=no",
     ]
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
@@ -288,7 +296,10 @@ def grade_path(
         except StudentError as exc:
             errors.append(exc.message)
     plugin = GradingPlugin(
-        provider, task_table, wanted, seed=seed,
+        provider,
+        task_table,
+        wanted,
+        seed=seed,
         task_timeout_s=config.limits.task_timeout_s,
         submission_timeout_s=config.limits.submission_timeout_s,
     )

@@ -180,9 +180,16 @@ def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dic
     if as_root:
         uid = str(sandbox_uid(config.slot))
         argv += [
-            "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
-            "prlimit", f"--nproc={config.limits.processes}", "--",
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+            "prlimit",
+            f"--nproc={config.limits.processes}",
+            "--",
         ]
     argv += [sys.executable, "-I", "-c", worker_bootstrap(PACKAGE_MOUNT, labutils_parent)]
     return argv, {}

@@ -86,9 +86,7 @@ class Student:
 def _unpack_error(error: Any) -> StudentError:
     if not isinstance(error, dict):
         return StudentError("Error", "student code failed")
-    return StudentError(
-        str(error.get("type", "Error"))[:80], str(error.get("message", ""))[:400], error.get("where")
-    )
+    return StudentError(str(error.get("type", "Error"))[:80], str(error.get("message", ""))[:400], error.get("where"))
 
 
 class LocalStudent(Student):

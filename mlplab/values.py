@@ -23,9 +23,7 @@ import numpy as np
 
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 MAX_DEPTH = 32
-ALLOWED_DTYPES = frozenset(
-    "<b1 |b1 <i1 |i1 <i2 <i4 <i8 |u1 <u1 <u2 <u4 <u8 <f2 <f4 <f8 <c8 <c16".split()
-)
+ALLOWED_DTYPES = frozenset("<b1 |b1 <i1 |i1 <i2 <i4 <i8 |u1 <u1 <u2 <u4 <u8 <f2 <f4 <f8 <c8 <c16".split())
 
 
 class ChannelError(RuntimeError):

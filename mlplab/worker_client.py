@@ -141,8 +141,10 @@ class RemoteStudent(Student):
                 continue
             if self._load_spent > limits.load_budget_s:
                 self.skipped.add(unit.label)
-                self.notes.append(f"{unit.label}: not loaded: the notebook's cells took more than "
-                                  f"{limits.load_budget_s:.0f} s in total to load")
+                self.notes.append(
+                    f"{unit.label}: not loaded: the notebook's cells took more than "
+                    f"{limits.load_budget_s:.0f} s in total to load"
+                )
                 continue
             worker = self._worker or _Worker(self.config)
             self._worker = worker
@@ -153,12 +155,16 @@ class RemoteStudent(Student):
                 )
             except TimeoutError:
                 self._load_spent += time.monotonic() - began
-                self._skip(unit, f"{unit.label}: running this cell took longer than "
-                                 f"{limits.load_timeout_s:.0f} s while loading, so it was skipped")
+                self._skip(
+                    unit,
+                    f"{unit.label}: running this cell took longer than "
+                    f"{limits.load_timeout_s:.0f} s while loading, so it was skipped",
+                )
                 continue
             except (EOFError, ChannelError):
-                self._skip(unit, f"{unit.label}: {worker.exit_description()} while loading this cell, "
-                                 "so it was skipped")
+                self._skip(
+                    unit, f"{unit.label}: {worker.exit_description()} while loading this cell, so it was skipped"
+                )
                 continue
             self._load_spent += time.monotonic() - began
             error = decode(reply.get("ok")) if "ok" in reply else reply.get("error")
@@ -208,8 +214,5 @@ class RemoteStudent(Student):
             raise StudentError("ChannelError", str(exc)) from None
 
     def __del__(self) -> None:  # pragma: no cover - best effort
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:  # noqa: BLE001
-            pass
-
