@@ -171,7 +171,7 @@ def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dic
         argv += ["--perms", "0755", "--dir", f"{PACKAGE_MOUNT}/provided"]
         argv += ["--ro-bind", str(labutils), f"{PACKAGE_MOUNT}/provided/labutils"]
         labutils_parent = f"{PACKAGE_MOUNT}/provided"
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     argv += ["--bind", str(scratch), SCRATCH, "--chdir", SCRATCH, "--clearenv"]
     env = _worker_env(config, SCRATCH)
     for key, value in env.items():

@@ -1,0 +1,43 @@
+"""The reference gets full marks and the blank release gets zero, through `mlplab grade --json`."""
+
+import pytest
+
+from mlplab.course import tasks
+
+from .conftest import RELEASE, SOURCE, grade_json, source_notebooks
+
+
+def test_reference_source_gets_full_marks_in_every_task():
+    result = grade_json(SOURCE)
+    assert set(result["tasks"]) == set(tasks())
+    for task_id, info in result["tasks"].items():
+        assert info["failed"] == 0 and info["passed"] > 0, (task_id, info["messages"])
+        assert info["score"] == info["max_score"], task_id
+    assert result["score"] == result["max_score"] > 0
+    assert result["errors"] == []
+
+
+def test_blank_release_gets_zero_in_every_task_without_crashing():
+    result = grade_json(RELEASE)
+    assert set(result["tasks"]) == set(tasks())
+    for task_id, info in result["tasks"].items():
+        assert info["score"] == 0, task_id
+        assert info["failed"] > 0 and info["messages"], task_id
+    assert result["score"] == 0
+
+
+@pytest.mark.parametrize("notebook", [p.name for p in source_notebooks()])
+def test_single_notebook_grades_only_its_own_tasks(notebook):
+    result = grade_json(SOURCE / notebook)
+    stem = notebook.removesuffix(".ipynb")
+    expected = {t for t, task in tasks().items() if task.notebook == stem}
+    assert set(result["tasks"]) == expected
+    assert result["score"] == result["max_score"]
+
+
+def test_grade_of_a_missing_path_fails_with_a_clear_message(tmp_path):
+    from .conftest import run_mlplab
+
+    proc = run_mlplab("grade", str(tmp_path / "nope.ipynb"), "--json")
+    assert proc.returncode != 0
+    assert "cannot grade" in proc.stderr and proc.stdout == ""

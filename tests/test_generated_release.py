@@ -1,0 +1,75 @@
+"""release/ and solutions/ are exactly what nbgrader generates from source/, and leak nothing."""
+
+import json
+import re
+
+import pytest
+
+from mlplab.generate import generate, nbgrader, scratch_course
+
+from .conftest import RELEASE, ROOT, SOLUTIONS, SOURCE, source_notebooks
+
+pytestmark = pytest.mark.xdist_group("nbgrader")
+
+
+def _tree(folder):
+    return {
+        p.relative_to(folder).as_posix(): p
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts
+    }
+
+
+def _content(path):
+    if path.suffix == ".ipynb":
+        return json.loads(path.read_text())
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    course = scratch_course(tmp_path_factory.mktemp("course"))
+    generate(course, db_url=f"sqlite:///{course / 'gradebook.db'}")
+    return course
+
+
+@pytest.mark.parametrize("folder", ["release", "solutions"])
+def test_committed_folder_is_exactly_what_nbgrader_generates(regenerated, folder):
+    committed = _tree(ROOT / folder / "mlp")
+    fresh = _tree(regenerated / folder / "mlp")
+    assert sorted(committed) == sorted(fresh), "file lists differ: run `make generate`"
+    for name, path in fresh.items():
+        assert _content(committed[name]) == _content(path), f"{folder}/mlp/{name} is stale: run `make generate`"
+
+
+def _solution_lines(notebook):
+    lines = set()
+    for cell in json.loads(notebook.read_text())["cells"]:
+        src = "".join(cell["source"])
+        for block in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", src, flags=re.S):
+            lines |= {line.strip() for line in block.splitlines() if len(line.strip()) > 12}
+    return lines
+
+
+@pytest.mark.parametrize("notebook", [p.name for p in source_notebooks()])
+def test_release_holds_no_solution_code_and_no_hidden_tests(notebook):
+    text = (RELEASE / notebook).read_text()
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    assert "grade_task" not in text
+    leaked = [line for line in _solution_lines(SOURCE / notebook) if line in text]
+    assert not leaked, f"solution lines found in the release: {leaked[:3]}"
+
+
+def test_solutions_hold_no_hidden_tests():
+    for notebook in SOLUTIONS.glob("*.ipynb"):
+        text = notebook.read_text()
+        assert "HIDDEN TESTS" not in text and "grade_task" not in text, notebook.name
+
+
+def test_nbgrader_validate_passes_on_source_and_inverted_on_release(tmp_path):
+    course = scratch_course(tmp_path / "course")
+    for nb in source_notebooks():
+        out = nbgrader(course, "validate", str(nb))
+        assert "Success" in out.stdout, out.stdout[-2000:]
+        out = nbgrader(course, "validate", "--invert", str(RELEASE / nb.name))
+        assert "Success" in out.stdout, out.stdout[-2000:]

@@ -1,0 +1,54 @@
+"""Reading untrusted notebooks: clear errors for malformed files, only definitions from non-solution cells."""
+
+import json
+
+import pytest
+
+from mlplab.notebook_code import NotebookError, definitions_only, grading_code, read_cells
+
+
+def _write(tmp_path, payload: bytes):
+    path = tmp_path / "01_layers.ipynb"
+    path.write_bytes(payload)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("payload", "needle"),
+    [
+        (b'{"cells": [', "invalid notebook JSON"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b'["not", "a", "notebook"]', "not a Jupyter notebook"),
+    ],
+)
+def test_malformed_notebooks_get_clear_errors(tmp_path, payload, needle):
+    path = _write(tmp_path, payload)
+    before = path.read_bytes()
+    with pytest.raises(NotebookError, match=needle):
+        read_cells(path)
+    assert path.read_bytes() == before
+
+
+def test_missing_notebook_is_reported(tmp_path):
+    with pytest.raises(NotebookError, match="not found"):
+        read_cells(tmp_path / "02_normalization.ipynb")
+
+
+def test_definitions_only_drops_experiments_and_keeps_defs():
+    src = "import numpy as np\nx = train()\ndef f(a):\n    return a\nclass C: pass\nplot(x)\n%timeit f(1)"
+    kept = definitions_only(src)
+    assert "def f" in kept and "class C" in kept and "import numpy" in kept
+    assert "train()" not in kept and "plot" not in kept
+
+
+def test_grading_code_skips_hidden_test_cells(tmp_path):
+    cells = [
+        {"cell_type": "code", "source": "def f():\n    return 1", "metadata": {"nbgrader": {"solution": True, "grade_id": "f_solution"}}},
+        {"cell_type": "code", "source": "secret()", "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": "f", "points": 1}}},
+        {"cell_type": "code", "source": "def helper():\n    pass\nrun()", "metadata": {}},
+    ]
+    path = _write(tmp_path, json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {}}).encode())
+    units = grading_code(read_cells(path))
+    joined = "\n".join(u.source for u in units)
+    assert "def f" in joined and "def helper" in joined
+    assert "secret" not in joined and "run()" not in joined

@@ -1,0 +1,178 @@
+"""The sandboxed worker: what student code can and cannot do from inside it."""
+
+import os
+import subprocess
+import sys
+import time
+import textwrap
+
+import pytest
+
+from mlplab import sandbox
+from mlplab.notebook_code import CodeUnit
+from mlplab.sandbox import Limits, SandboxConfig, SandboxUnavailable
+from mlplab.student import StudentCrash, StudentError, StudentTimeout
+from mlplab.worker_client import RemoteStudent
+
+from .conftest import RELEASE, ROOT
+
+PROBE = textwrap.dedent(
+    '''
+    import os, socket, subprocess
+
+    def uid():
+        return os.getuid(), os.getgid()
+
+    def status_caps():
+        return {l.split(":")[0]: l.split()[1] for l in open("/proc/self/status") if l.startswith("Cap")}
+
+    def try_write(path):
+        try:
+            with open(path, "w") as fh:
+                fh.write("x")
+            return "written"
+        except OSError as exc:
+            return type(exc).__name__
+
+    def try_read(path):
+        try:
+            with open(path, "rb") as fh:
+                return len(fh.read())
+        except OSError as exc:
+            return type(exc).__name__
+
+    def try_connect():
+        try:
+            socket.create_connection(("1.1.1.1", 80), timeout=2)
+            return "connected"
+        except OSError as exc:
+            return type(exc).__name__
+
+    def try_remount(path):
+        return subprocess.run(["mount", "-o", "remount,rw", path], capture_output=True).returncode
+    '''
+)
+
+
+def make_student(code: str, **limits) -> RemoteStudent:
+    config = SandboxConfig(labutils_dir=RELEASE / "labutils", limits=Limits(**limits), slot=7)
+    return RemoteStudent([CodeUnit("probe", PROBE), CodeUnit("student", textwrap.dedent(code))], config)
+
+
+@pytest.fixture
+def probe():
+    student = make_student("")
+    yield student
+    student.close()
+
+
+def test_worker_runs_as_non_root_without_capabilities(probe):
+    uid, gid = probe.call("uid")
+    assert uid != 0 and gid != 0
+    caps = probe.call("status_caps")
+    assert all(int(v, 16) == 0 for v in caps.values()), caps
+
+
+def test_network_is_unreachable(probe):
+    assert probe.call("try_connect") != "connected"
+
+
+def test_course_files_gradebook_and_graders_are_invisible(probe):
+    for path in [ROOT / "nbgrader_config.py", ROOT / "gradebook.db", ROOT / "grader_tests" / "conftest.py",
+                 ROOT / "source" / "mlp" / "01_layers.ipynb", ROOT.parent / "shared" / "DESIGN.md"]:
+        assert probe.call("try_read", str(path)) == "FileNotFoundError", path
+
+
+def test_system_and_virtualenv_are_read_only_and_cannot_be_remounted(probe):
+    venv_file = os.path.join(sys.prefix, "evil")
+    assert probe.call("try_write", "/usr/evil") != "written"
+    assert probe.call("try_write", venv_file) != "written"
+    assert probe.call("try_remount", "/usr") != 0
+    assert probe.call("try_write", "/scratch/ok.txt") == "written"
+    assert probe.call("try_write", "/tmp/ok.txt") == "written"
+
+
+def test_sleeping_forever_is_stopped_by_the_call_timeout():
+    student = make_student("import time\ndef hang():\n    time.sleep(3600)", call_timeout_s=1.0)
+    with pytest.raises(StudentTimeout):
+        student.call("hang")
+    assert student.call("try_connect") != "connected"  # a fresh worker answers afterwards
+    student.close()
+
+
+def test_sigint_ignoring_busy_loop_is_killed():
+    code = "import signal\ndef spin():\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n    while True:\n        pass"
+    student = make_student(code, call_timeout_s=1.0)
+    with pytest.raises(StudentTimeout):
+        student.call("spin")
+    student.close()
+
+
+def test_os_exit_is_reported_as_a_crash_not_a_hang():
+    student = make_student("import os\ndef leave():\n    os._exit(3)")
+    with pytest.raises(StudentCrash, match="exited with code 3"):
+        student.call("leave")
+    student.close()
+
+
+def test_huge_allocation_fails_inside_the_worker():
+    student = make_student("import numpy as np\ndef grab():\n    return np.ones(50 * 2**30 // 8).sum()")
+    with pytest.raises(StudentError, match="MemoryError|WorkerDied"):
+        student.call("grab")
+    student.close()
+
+
+def test_huge_file_is_stopped_by_the_file_size_limit():
+    code = "def fill():\n    with open('/scratch/big', 'wb') as fh:\n        for _ in range(1024):\n            fh.write(b'0' * 2**20)"
+    student = make_student(code, file_size_mb=8)
+    with pytest.raises(StudentError):
+        student.call("fill")
+    student.close()
+
+
+def test_fork_loop_is_bounded_by_the_process_limit():
+    code = textwrap.dedent(
+        """
+        import os, time
+        def forks():
+            n = 0
+            try:
+                for _ in range(10000):
+                    if os.fork() == 0:
+                        time.sleep(30)
+                        os._exit(0)
+                    n += 1
+            except OSError:
+                pass
+            return n
+        """
+    )
+    student = make_student(code, processes=32)
+    made = student.call("forks")
+    assert made < 32
+    student.close()
+    assert sandbox_uid_processes_gone(sandbox.sandbox_uid(7)), "processes of the sandbox uid survived the worker"
+
+
+def sandbox_uid_processes_gone(uid: int, wait_s: float = 5.0) -> bool:
+    """True once no process of ``uid`` is left (the pid namespace is torn down asynchronously)."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if not subprocess.run(["pgrep", "-u", str(uid)], capture_output=True, text=True).stdout.split():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_megabytes_of_stdout_do_not_reach_the_channel():
+    student = make_student("def noisy():\n    print('All tests passed\\n' * 200000)\n    return 42")
+    assert student.call("noisy") == 42
+    student.close()
+
+
+def test_hardened_mode_refuses_to_run_without_bubblewrap(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    with pytest.raises(SandboxUnavailable, match="--unsafe-no-sandbox"):
+        sandbox.worker_command(SandboxConfig(), tmp_path)
+    argv, _ = sandbox.worker_command(SandboxConfig(unsafe=True), tmp_path)
+    assert "bwrap" not in argv[0]
