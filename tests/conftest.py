@@ -32,8 +32,12 @@ def run_mlplab(*args: str, timeout: float = 600, env: dict | None = None) -> sub
     """Run the `mlplab` CLI of this checkout in a subprocess."""
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "mlplab", *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=timeout, env=full_env,
+        [sys.executable, "-m", "mlplab", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
     )
 
 

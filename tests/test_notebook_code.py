@@ -43,8 +43,16 @@ def test_definitions_only_drops_experiments_and_keeps_defs():
 
 def test_grading_code_skips_hidden_test_cells(tmp_path):
     cells = [
-        {"cell_type": "code", "source": "def f():\n    return 1", "metadata": {"nbgrader": {"solution": True, "grade_id": "f_solution"}}},
-        {"cell_type": "code", "source": "secret()", "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": "f", "points": 1}}},
+        {
+            "cell_type": "code",
+            "source": "def f():\n    return 1",
+            "metadata": {"nbgrader": {"solution": True, "grade_id": "f_solution"}},
+        },
+        {
+            "cell_type": "code",
+            "source": "secret()",
+            "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": "f", "points": 1}},
+        },
         {"cell_type": "code", "source": "def helper():\n    pass\nrun()", "metadata": {}},
     ]
     path = _write(tmp_path, json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {}}).encode())

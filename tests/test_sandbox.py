@@ -3,8 +3,8 @@
 import os
 import subprocess
 import sys
-import time
 import textwrap
+import time
 
 import pytest
 
@@ -17,7 +17,7 @@ from mlplab.worker_client import RemoteStudent
 from .conftest import RELEASE, ROOT
 
 PROBE = textwrap.dedent(
-    '''
+    """
     import os, socket, subprocess
 
     def uid():
@@ -50,7 +50,7 @@ PROBE = textwrap.dedent(
 
     def try_remount(path):
         return subprocess.run(["mount", "-o", "remount,rw", path], capture_output=True).returncode
-    '''
+    """
 )
 
 
@@ -78,8 +78,13 @@ def test_network_is_unreachable(probe):
 
 
 def test_course_files_gradebook_and_graders_are_invisible(probe):
-    for path in [ROOT / "nbgrader_config.py", ROOT / "gradebook.db", ROOT / "grader_tests" / "conftest.py",
-                 ROOT / "source" / "mlp" / "01_layers.ipynb", ROOT.parent / "shared" / "DESIGN.md"]:
+    for path in [
+        ROOT / "nbgrader_config.py",
+        ROOT / "gradebook.db",
+        ROOT / "grader_tests" / "conftest.py",
+        ROOT / "source" / "mlp" / "01_layers.ipynb",
+        ROOT.parent / "shared" / "DESIGN.md",
+    ]:
         assert probe.call("try_read", str(path)) == "FileNotFoundError", path
 
 
