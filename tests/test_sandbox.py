@@ -128,7 +128,12 @@ def test_huge_allocation_fails_inside_the_worker():
 
 
 def test_huge_file_is_stopped_by_the_file_size_limit():
-    code = "def fill():\n    with open('/scratch/big', 'wb') as fh:\n        for _ in range(1024):\n            fh.write(b'0' * 2**20)"
+    code = (
+        "def fill():\n"
+        "    with open('/scratch/big', 'wb') as fh:\n"
+        "        for _ in range(1024):\n"
+        "            fh.write(b'0' * 2**20)"
+    )
     student = make_student(code, file_size_mb=8)
     with pytest.raises(StudentError):
         student.call("fill")
