@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -20,7 +21,11 @@ from mlplab.sandbox import SandboxConfig, SandboxUnavailable
 def _sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     from mlplab.course import release_dir
 
-    return SandboxConfig(labutils_dir=release_dir() / "labutils", unsafe=bool(getattr(args, "unsafe", False)))
+    return SandboxConfig(
+        labutils_dir=release_dir() / "labutils",
+        unsafe=bool(getattr(args, "unsafe", False)),
+        slot=int(os.environ.get("MLPLAB_SANDBOX_SLOT", "0")),
+    )
 
 
 def format_table(result: dict) -> str:
@@ -61,6 +66,42 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_autograde(args: argparse.Namespace) -> int:
+    from mlplab.autograde import autograde, class_table
+    from mlplab.course import ASSIGNMENT, course_root
+    from mlplab.gradebook import exported_totals
+    from mlplab.sandbox import bwrap_path
+
+    if args.assignment != ASSIGNMENT:
+        print(
+            f"mlplab autograde: unknown assignment {args.assignment!r} (this course has {ASSIGNMENT!r})",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.unsafe and bwrap_path() is None:
+        print(
+            "mlplab autograde: refusing to run: bubblewrap (bwrap) is not installed, so student code cannot be "
+            "sandboxed. Install it (apt-get install bubblewrap) or pass --unsafe-no-sandbox on a trusted machine.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        results = autograde(
+            students=args.student,
+            jobs=args.jobs,
+            backend=args.backend,
+            scheduler=args.scheduler,
+            force=args.force,
+            unsafe=args.unsafe,
+            db_url=args.db_url,
+        )
+    except FileNotFoundError as exc:
+        print(f"mlplab autograde: {exc}", file=sys.stderr)
+        return 2
+    print(class_table(results, exported_totals(course_root(), args.db_url)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlplab", description="MLP Lab course toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="run student code without bubblewrap isolation (trusted machines only)",
     )
     grade.set_defaults(func=cmd_grade)
+
+    auto = sub.add_parser("autograde", help="sandboxed, parallel autograding into the nbgrader gradebook")
+    auto.add_argument("assignment")
+    auto.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel (default 2)")
+    auto.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    auto.add_argument("--backend", choices=["local", "dask"], default="local")
+    auto.add_argument("--scheduler", help="address of a running dask scheduler (with --backend dask)")
+    auto.add_argument("--force", action="store_true", help="regrade even when a cached result is up to date")
+    auto.add_argument("--db-url", help="SQLAlchemy URL of the gradebook (default: nbgrader_config.py)")
+    auto.add_argument(
+        "--unsafe-no-sandbox",
+        dest="unsafe",
+        action="store_true",
+        help="run student code without bubblewrap isolation (trusted machines only)",
+    )
+    auto.set_defaults(func=cmd_autograde)
 
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
     generate.set_defaults(func=cmd_generate)

@@ -1,0 +1,266 @@
+"""``mlplab autograde``: hardened, parallel autograding into the nbgrader gradebook.
+
+Every submission in ``submitted/<student>/mlp/`` is an independent job:
+
+1. its files are copied into a private workspace (the submission itself is
+   never opened for writing);
+2. ``mlplab grade`` runs on the copy in its own trusted process, which starts
+   sandboxed workers for the student code (see :mod:`mlplab.sandbox`);
+3. the result (a value-only JSON object) is cached under
+   ``autograded/.mlplab/<student>.json`` with a hash of the submission and of
+   the graders, so re-running is idempotent and resumes after an interruption.
+
+Jobs run on a local pool (``--backend local``) or a dask cluster
+(``--backend dask``). One trusted writer, this process, merges the results
+into the gradebook (:mod:`mlplab.gradebook`) and writes the autograded
+notebooks that ``nbgrader generate_feedback`` turns into feedback HTML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlplab.course import ASSIGNMENT, course_root, tasks
+
+RESULT_DIR = ".mlplab"
+JOB_TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade."""
+
+    student: str
+    path: str  # the submitted folder (read only)
+    unsafe: bool = False
+
+
+def _hash_tree(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def graders_hash(root: Path | None = None) -> str:
+    """Changes whenever the graders, the reference or the toolkit change."""
+    root = root or course_root()
+    digest = hashlib.sha256()
+    for folder in ("grader_tests", "source", "mlplab"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".ipynb", ".ini"):
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def submission_hash(path: Path) -> str:
+    return _hash_tree(path)
+
+
+def grade_job(job: Job, slot: int = 0, root: str | None = None) -> dict:
+    """Grade one submission in a private copy; always returns a result object.
+
+    Runs ``mlplab grade --json`` in a separate trusted process so that nothing a
+    submission does can take down the batch.
+    """
+    started = time.monotonic()
+    src = Path(job.path)
+    workspace = Path(tempfile.mkdtemp(prefix=f"mlplab-job-{slot}-"))
+    try:
+        copy = workspace / ASSIGNMENT
+        shutil.copytree(src, copy, symlinks=False, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        env = dict(os.environ, MLPLAB_SANDBOX_SLOT=str(slot))
+        if root:
+            env["MLPLAB_COURSE_ROOT"] = root
+        cmd = [sys.executable, "-m", "mlplab", "grade", str(copy), "--json"]
+        if job.unsafe:
+            cmd.append("--unsafe-no-sandbox")
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=JOB_TIMEOUT_S, env=env)
+        except subprocess.TimeoutExpired:
+            return _failed(job, f"grading took longer than {JOB_TIMEOUT_S} s and was stopped", started)
+        if proc.returncode != 0:
+            return _failed(job, (proc.stderr.strip().splitlines() or ["grading failed"])[-1], started)
+        try:
+            result = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            return _failed(job, "the grader produced no result", started)
+        result["student"] = job.student
+        result["seconds"] = round(time.monotonic() - started, 3)
+        return result
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _failed(job: Job, message: str, started: float) -> dict:
+    table = tasks()
+    return {
+        "student": job.student,
+        "score": 0.0,
+        "max_score": float(sum(t.points for t in table.values())),
+        "tasks": {
+            t.id: {"score": 0.0, "max_score": t.points, "passed": 0, "failed": 0, "messages": []}
+            for t in table.values()
+        },
+        "errors": [message],
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+# -- running jobs -------------------------------------------------------------
+
+
+def run_local(jobs: list[Job], workers: int, root: Path) -> Iterator[dict]:
+    """Run jobs on a local thread pool (each job is its own process)."""
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(max(1, workers)):
+        slots.put(slot)
+
+    def run(job: Job) -> dict:
+        slot = slots.get()
+        try:
+            return grade_job(job, slot, str(root))
+        finally:
+            slots.put(slot)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(run, job) for job in jobs]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _dask_grade(job: Job, root: str) -> dict:
+    from distributed import get_worker
+
+    try:
+        name = get_worker().name
+        slot = int(name) if str(name).isdigit() else abs(hash(name)) % 100
+    except ValueError:
+        slot = 0
+    return grade_job(job, 100 + slot, root)
+
+
+def run_dask(jobs: list[Job], workers: int, root: Path, scheduler: str | None = None) -> Iterator[dict]:
+    """Run jobs on a dask cluster (a LocalCluster of ``workers`` processes unless ``scheduler`` is given)."""
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(_dask_grade, job, str(root), pure=False) for job in jobs]
+        for future in dask_completed(futures):
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# -- the whole command ----------------------------------------------------------
+
+
+def find_submissions(root: Path, students: Iterable[str] | None = None) -> list[tuple[str, Path]]:
+    """``(student_id, folder)`` of every ``submitted/<student>/mlp`` (optionally filtered)."""
+    wanted = set(students or [])
+    found = []
+    for folder in sorted((root / "submitted").glob(f"*/{ASSIGNMENT}")):
+        student = folder.parent.name
+        if folder.is_dir() and (not wanted or student in wanted):
+            found.append((student, folder))
+    missing = wanted - {s for s, _ in found}
+    if missing:
+        raise FileNotFoundError(f"no submission for {sorted(missing)} in submitted/*/{ASSIGNMENT}")
+    return found
+
+
+def result_path(root: Path, student: str) -> Path:
+    return root / "autograded" / RESULT_DIR / f"{student}.json"
+
+
+def autograde(
+    root: Path | None = None,
+    students: Iterable[str] | None = None,
+    jobs: int = 2,
+    backend: str = "local",
+    scheduler: str | None = None,
+    force: bool = False,
+    unsafe: bool = False,
+    db_url: str | None = None,
+    progress: bool = True,
+) -> dict[str, dict]:
+    """Grade every submission and write the gradebook; returns results by student."""
+    from tqdm import tqdm
+
+    from mlplab.gradebook import Writer
+
+    root = (root or course_root()).resolve()
+    submissions = find_submissions(root, students)
+    stamp = graders_hash(root)
+    results: dict[str, dict] = {}
+    todo: list[Job] = []
+    hashes: dict[str, str] = {}
+    for student, folder in submissions:
+        hashes[student] = submission_hash(folder)
+        cached = result_path(root, student)
+        if not force and cached.is_file():
+            try:
+                saved = json.loads(cached.read_text())
+                if saved.get("submission_hash") == hashes[student] and saved.get("graders_hash") == stamp:
+                    results[student] = saved["result"]
+                    continue
+            except (json.JSONDecodeError, KeyError):
+                pass
+        todo.append(Job(student, str(folder), unsafe))
+
+    writer = Writer(root, db_url=db_url)
+    try:
+        for student, result in results.items():
+            writer.write(student, result)
+        runner = run_dask(todo, jobs, root, scheduler) if backend == "dask" else run_local(todo, jobs, root)
+        bar = tqdm(total=len(todo), desc="autograde", unit="submission", disable=not progress, file=sys.stderr)
+        for result in runner:
+            student = result["student"]
+            results[student] = result
+            cached = result_path(root, student)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            record = {"submission_hash": hashes[student], "graders_hash": stamp, "result": result}
+            tmp = cached.with_suffix(".tmp")
+            tmp.write_text(json.dumps(record))
+            tmp.replace(cached)
+            writer.write(student, result)
+            bar.update(1)
+        bar.close()
+    finally:
+        writer.close()
+    return dict(sorted(results.items()))
+
+
+def class_table(results: dict[str, dict], totals: dict[str, float] | None = None) -> str:
+    """A plain-text grade table (student, score, max, errors)."""
+    lines = [f"{'student':<20}{'score':>9}{'max':>7}  notes"]
+    for student, result in results.items():
+        note = "; ".join(result.get("errors", []))[:70]
+        score = totals.get(student, result["score"]) if totals else result["score"]
+        lines.append(f"{student:<20}{score:>9.2f}{result['max_score']:>7.1f}  {note}")
+    return "\n".join(lines)
