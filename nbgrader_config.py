@@ -20,3 +20,9 @@ c.Execute.timeout = 300
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Solutions are released after the deadline: no hidden tests, no outputs, and not executed (so
+# `nbgrader generate_solution` is fast and its output is reproducible; CI checks solutions/ is fresh).
+from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearOutput, IncludeHeaderFooter, LockCells  # noqa: E402
+
+c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearHiddenTests, ClearMarkScheme]

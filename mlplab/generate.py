@@ -21,6 +21,8 @@ COURSE_FILES = ("nbgrader_config.py",)
 def nbgrader(root: Path, *args: str, db_url: str | None = None) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` in the course directory ``root``; raise with its log on failure."""
     env = dict(os.environ)
+    # nbgrader runs `alembic` from PATH to create or upgrade the gradebook
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     if db_url:
         env["MLPLAB_DB_URL"] = db_url
     exe = Path(sys.executable).with_name("nbgrader")

@@ -9,11 +9,12 @@ parts (fault isolation: a bug in ``affine_backward`` costs points once).
 
 from __future__ import annotations
 
+import sys
 import types
 from functools import lru_cache
 from pathlib import Path
 
-from mlplab.course import course_root, source_notebooks
+from mlplab.course import course_root, source_dir, source_notebooks
 from mlplab.notebook_code import CodeUnit, defined_names, grading_code, read_cells
 
 
@@ -54,6 +55,9 @@ def units_defining(names: tuple[str, ...] | list[str], root: Path | None = None)
 
 @lru_cache(maxsize=8)
 def _namespace(stem: str, root: Path) -> types.SimpleNamespace:
+    provided = str(source_dir(root))  # the reference imports the provided helpers (labutils)
+    if provided not in sys.path:
+        sys.path.insert(0, provided)
     namespace: dict = {"__name__": f"reference_{stem}"}
     exec("import numpy as np", namespace)
     for nb in source_notebooks(root):

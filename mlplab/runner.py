@@ -72,8 +72,10 @@ def failure_message(exc: BaseException) -> str:
             text = f"your code raised {exc.kind}: {exc.message}"
             if exc.where:
                 text += f" ({exc.where})"
-    else:
+    elif isinstance(exc, (TypeError, ValueError, AttributeError, IndexError, KeyError)):
         text = f"your code returned something the grader could not check ({type(exc).__name__})"
+    else:
+        text = f"internal grader error ({type(exc).__name__}); please tell your instructor"
     text = " ".join(text.split())
     return text[:MAX_MESSAGE_CHARS]
 
@@ -157,6 +159,8 @@ class GradingPlugin:
                 if isinstance(exc, StudentTimeout):
                     self.timed_out.add(task_id)
                 message = failure_message(exc) if exc is not None else "this check did not run"
+                if os.environ.get("MLPLAB_GRADER_DEBUG") and exc is not None:
+                    print(f"--- {item.nodeid}\n{call.excinfo.getrepr(style='short')}", file=sys.__stderr__)
                 text = f"{task_id}: {message}"
                 if text not in result.messages and len(result.messages) < MAX_MESSAGES_PER_TASK:
                     result.messages.append(text)
@@ -315,6 +319,9 @@ def grade_path(
                         errors.append(text)
     finally:
         plugin.close()
+    if os.environ.get("MLPLAB_GRADER_DEBUG"):
+        for task_id, res in plugin.results.items():
+            print(f"[timing] {task_id}: {res.seconds:.2f} s", file=sys.__stderr__)
     errors.extend(note for note in provider.notes if note not in errors)
     ordered = [t for t in task_table if t in plugin.results]
     results = {t: plugin.results[t].as_dict() for t in ordered}

@@ -130,15 +130,27 @@ def write_message(stream: BinaryIO, message: dict) -> None:
     stream.flush()
 
 
+def _read_exact(stream: BinaryIO, size: int) -> bytes:
+    """Read exactly ``size`` bytes (raw pipes return short reads)."""
+    chunks = []
+    while size > 0:
+        chunk = stream.read(min(size, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_message(stream: BinaryIO) -> dict:
     """Read one length-prefixed JSON message; ChannelError on EOF or garbage."""
-    header = stream.read(8)
+    header = _read_exact(stream, 8)
     if len(header) != 8:
         raise ChannelError("worker closed the channel")
     (size,) = struct.unpack("<Q", header)
     if size > MAX_MESSAGE_BYTES:
         raise ChannelError("worker sent an oversized message")
-    body = stream.read(size)
+    body = _read_exact(stream, size)
     if len(body) != size:
         raise ChannelError("worker closed the channel mid-message")
     try:
