@@ -26,3 +26,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearOutput, IncludeHeaderFooter, LockCells  # noqa: E402
 
 c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearHiddenTests, ClearMarkScheme]
+
+# Late submissions lose 10% of the notebook's score per started day (mlplab/late.py).
+c.AssignLatePenalties.plugin_class = "mlplab.late.PercentPerDayPenalty"
+c.PercentPerDayPenalty.percent_per_day = 10.0

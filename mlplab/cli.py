@@ -102,6 +102,19 @@ def cmd_autograde(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mlplab.demo import main as demo_main
+    from mlplab.sandbox import bwrap_path
+
+    if bwrap_path() is None:
+        print(
+            "mlplab demo: bubblewrap (bwrap) is required for the hardened autograder (apt-get install bubblewrap)",
+            file=sys.stderr,
+        )
+        return 2
+    return demo_main(Path(args.out) if args.out else None, jobs=args.jobs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlplab", description="MLP Lab course toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -134,12 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     auto.set_defaults(func=cmd_autograde)
 
+    demo = sub.add_parser("demo", help="a simulated class through the whole workflow, offline")
+    demo.add_argument("--out", help="output folder (default demo-output/)")
+    demo.add_argument("--jobs", type=int, default=2)
+    demo.set_defaults(func=cmd_demo)
+
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
     generate.set_defaults(func=cmd_generate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Graders compare small arrays: one BLAS thread per process is fastest and keeps parallel jobs fair.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -22,6 +22,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.utils import parse_utc
 from traitlets.config import Config, PyFileConfigLoader
+from traitlets.utils.importstring import import_item
 
 from mlplab.course import ASSIGNMENT, release_dir
 from mlplab.notebook_code import NotebookError, read_cells
@@ -85,7 +86,9 @@ class Writer:
         self.root = root
         url, course_id = db_url_of(root, db_url)
         self.gradebook = Gradebook(url, course_id)
-        self.late = LateSubmissionPlugin(config=course_config(root))
+        config = course_config(root)
+        plugin = config.AssignLatePenalties.get("plugin_class", LateSubmissionPlugin)
+        self.late = (import_item(plugin) if isinstance(plugin, str) else plugin)(config=config)
         self.assignment = self.gradebook.find_assignment(ASSIGNMENT)
 
     def close(self) -> None:
@@ -143,8 +146,9 @@ class Writer:
     def _write_notebooks(self, student: str, submitted: Path, result: dict) -> None:
         out_dir = self.root / "autograded" / student / ASSIGNMENT
         out_dir.mkdir(parents=True, exist_ok=True)
-        if (submitted / "timestamp.txt").is_file():
-            shutil.copyfile(submitted / "timestamp.txt", out_dir / "timestamp.txt")
+        for name in ("timestamp.txt", "submission_secret.txt"):  # nbgrader's feedback exchange needs both
+            if (submitted / name).is_file():
+                shutil.copyfile(submitted / name, out_dir / name)
         for notebook in self.assignment.notebooks:
             stem = notebook.name
             release_cells = _release_cells(self.root, stem)

@@ -1,0 +1,506 @@
+"""Hidden graders of notebook 05 (PyTorch MLP vs CNN).
+
+The models live in the student worker; they are driven through the value
+adapters of ``labutils.torch_utils`` / ``labutils.cifar_gpu`` that the
+notebook's setup cell imports (``state_arrays``, ``load_state_arrays``,
+``forward_numpy``, ``numpy_call``, ``tensor_batches``, ``make_optimizer``...).
+Those adapters run next to student code, so whatever they report is checked
+here against trusted computations: the grader picks the initial weights and
+the data itself, runs the reference (``ref``) on the same state in this
+process and compares.
+
+Fault isolation: ``init_weights``, ``train_one_epoch`` and ``evaluate`` run on
+reference models (``build_mlp`` / ``build_cnn`` / ``init_weights`` swapped in,
+see ``conftest.REFERENCE_PARTS``), so a wrong architecture costs points once.
+All checks run on the CPU with ``device="cpu"`` in a few seconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from checks import GradeFailure, as_array, expect
+
+MLP_PARAMS = 3.9e6
+CNN_PARAMS = 1.7e6
+PARAM_TOL = 0.05
+ADAPTERS = ("state_arrays", "parameter_arrays", "parameter_shapes", "buffer_arrays", "load_state_arrays",
+            "forward_numpy", "numpy_call", "tensor_batches", "describe_layers", "manual_seed")
+
+
+# --------------------------------------------------------------------------- helpers
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models: one thread is fastest and immune to oversubscribed machines."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def need_setup(student, *names: str) -> None:
+    """The provided setup cell imports the adapters; fail clearly if it was changed."""
+    missing = [n for n in (names or ADAPTERS) if not student.has(n)]
+    expect(not missing, "the provided setup cell was changed or removed (missing "
+           + ", ".join(missing) + "): restore its imports")
+
+
+def count_from_shapes(shapes: dict) -> int:
+    expect(isinstance(shapes, dict), "could not read the model's parameters")
+    return int(sum(math.prod(int(n) for n in shape) for shape in shapes.values()))
+
+
+def weights_by_rank(shapes: dict, rank: int) -> list[tuple[str, list[int]]]:
+    return [(k, list(v)) for k, v in shapes.items() if len(v) == rank]
+
+
+def seed_of(rng: np.random.Generator) -> int:
+    return int(rng.integers(0, 2**31 - 1))
+
+
+def trusted_model(ref, builder: str, in_channels: int, seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    model = getattr(ref, builder)(in_channels)
+    ref.init_weights(model)
+    return model
+
+
+def randomise_for_eval(model: torch.nn.Module, rng: np.random.Generator) -> None:
+    """Non-trivial BN statistics/affine parameters and larger linear weights (trusted side)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(torch.as_tensor(rng.normal(0, 0.7, n)))
+                m.running_var.copy_(torch.as_tensor(rng.uniform(0.3, 3.0, n)))
+                m.weight.copy_(torch.as_tensor(rng.uniform(0.5, 1.5, n)))
+                m.bias.copy_(torch.as_tensor(rng.normal(0, 0.3, n)))
+            elif isinstance(m, torch.nn.Linear):
+                m.weight.mul_(8.0)
+
+
+def put_state(student, model_handle, state: dict) -> None:
+    student.call("load_state_arrays", model_handle, state)
+
+
+def images(rng, n, c, size=32, dtype=np.float32):
+    return rng.normal(size=(n, c, size, size)).astype(dtype)
+
+
+def norm_rel(a: np.ndarray, b: np.ndarray) -> float:
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    return float(np.linalg.norm(a - b) / max(1e-12, np.linalg.norm(a) + np.linalg.norm(b)))
+
+
+def result_dict(what: str, value) -> tuple[float, float]:
+    """Check the ``{"loss": float, "accuracy": float}`` result of ``what`` (messages name no function:
+    the runner prefixes the task id)."""
+    expect(isinstance(value, dict), f"return a dict with keys 'loss' and 'accuracy', got {type(value).__name__}")
+    expect("loss" in value and "accuracy" in value, "return a dict with keys 'loss' and 'accuracy'")
+    loss, acc = value["loss"], value["accuracy"]
+    for key, v in (("loss", loss), ("accuracy", acc)):
+        expect(isinstance(v, (int, float)) and not isinstance(v, bool),
+               f"the returned '{key}' should be a plain Python float (use .item()), got {type(v).__name__}")
+        expect(math.isfinite(float(v)), f"the returned '{key}' is NaN or inf")
+    expect(0.0 <= float(acc) <= 1.0, f"the returned accuracy {float(acc):.3g} should be a fraction between 0 and 1")
+    return float(loss), float(acc)
+
+
+# --------------------------------------------------------------------------- build_mlp
+@pytest.mark.task("build_mlp")
+def test_build_mlp_parameter_count_matches_report(student):
+    need_setup(student, "parameter_shapes")
+    n = count_from_shapes(student.call("parameter_shapes", student.call("build_mlp", 3)))
+    err = abs(n - MLP_PARAMS) / MLP_PARAMS
+    expect(err < PARAM_TOL, f"build_mlp(3) has {n:,} parameters, {err:.0%} away from the report's 3.9 M "
+           f"(needs < {PARAM_TOL:.0%}): check the hidden widths 1024, 512, 512")
+
+
+@pytest.mark.task("build_mlp")
+@pytest.mark.parametrize("channels", [3, 1])
+def test_build_mlp_scores_have_shape_n_by_10(student, rng, channels):
+    need_setup(student, "forward_numpy")
+    model = student.call("build_mlp", channels)
+    n = int(rng.integers(3, 9))
+    out = student.call("forward_numpy", model, images(rng, n, channels))
+    as_array(f"build_mlp({channels}) scores", out, (n, 10))
+    expect(bool(np.all(np.isfinite(out))), f"build_mlp({channels}) scores contain NaN or inf")
+
+
+@pytest.mark.task("build_mlp")
+@pytest.mark.parametrize("channels", [3, 1])
+def test_build_mlp_is_fully_connected_on_all_input_channels(student, channels):
+    need_setup(student, "parameter_shapes")
+    shapes = student.call("parameter_shapes", student.call("build_mlp", channels))
+    expect(not any(len(s) > 2 for s in shapes.values()),
+           "build_mlp should use only fully connected layers (it has convolution weights)")
+    matrices = weights_by_rank(shapes, 2)
+    expect(len(matrices) >= 2, "build_mlp should have several Linear layers")
+    first = matrices[0][1]
+    expect(first[1] == channels * 32 * 32,
+           f"the first Linear layer of build_mlp({channels}) takes {first[1]} inputs, expected "
+           f"in_channels * 32 * 32 = {channels * 1024}: use in_channels")
+
+
+# --------------------------------------------------------------------------- build_cnn
+@pytest.mark.task("build_cnn")
+@pytest.mark.parametrize("channels", [3, 1])
+def test_build_cnn_parameter_count_matches_report(student, channels):
+    need_setup(student, "parameter_shapes")
+    n = count_from_shapes(student.call("parameter_shapes", student.call("build_cnn", channels)))
+    err = abs(n - CNN_PARAMS) / CNN_PARAMS
+    expect(err < PARAM_TOL, f"build_cnn({channels}) has {n:,} parameters, {err:.0%} away from the report's "
+           f"1.7 M (needs < {PARAM_TOL:.0%}): check the channel plan 64, 64, 128, 128, 256, 256, 256")
+
+
+@pytest.mark.task("build_cnn")
+def test_build_cnn_uses_3x3_stride_1_convolutions_with_batchnorm(student):
+    need_setup(student, "parameter_shapes", "describe_layers")
+    model = student.call("build_cnn", 3)
+    shapes = student.call("parameter_shapes", model)
+    kernels = weights_by_rank(shapes, 4)
+    expect(len(kernels) >= 4, f"build_cnn should stack several convolutions (found {len(kernels)})")
+    expect(all(s[2:] == [3, 3] for _, s in kernels), "every convolution of build_cnn should use 3 x 3 kernels")
+    layers = student.call("describe_layers", model)
+    expect(isinstance(layers, list), "could not list the layers of the model")
+    convs = [row for row in layers if isinstance(row, dict) and row.get("type") == "Conv2d"]
+    expect(len(convs) == len(kernels), "build_cnn should use nn.Conv2d for its convolutions")
+    expect(all(row.get("stride") == [1, 1] for row in convs), "every convolution should have stride 1 "
+           "(downsample with max pooling)")
+    bns = [row for row in layers if isinstance(row, dict) and row.get("type") == "BatchNorm2d"]
+    expect(len(bns) >= len(convs), f"{len(convs)} convolutions but {len(bns)} BatchNorm2d layers: "
+           "follow every convolution by batch normalisation")
+
+
+@pytest.mark.task("build_cnn")
+@pytest.mark.parametrize("channels", [3, 1])
+def test_build_cnn_first_layer_has_64_filters(student, channels):
+    need_setup(student, "parameter_shapes")
+    shapes = student.call("parameter_shapes", student.call("build_cnn", channels))
+    kernels = weights_by_rank(shapes, 4)
+    expect(bool(kernels), "build_cnn has no convolution")
+    first = kernels[0][1]
+    expect(first[1] == channels, f"the first convolution of build_cnn({channels}) expects {first[1]} input "
+           f"channels: use in_channels")
+    expect(first[0] == 64, f"the first convolution has {first[0]} filters, expected 64")
+
+
+@pytest.mark.task("build_cnn")
+@pytest.mark.parametrize("channels", [3, 1])
+def test_build_cnn_scores_have_shape_n_by_10(student, rng, channels):
+    need_setup(student, "forward_numpy")
+    model = student.call("build_cnn", channels)
+    n = int(rng.integers(2, 5))
+    out = student.call("forward_numpy", model, images(rng, n, channels))
+    as_array(f"build_cnn({channels}) scores", out, (n, 10))
+    expect(bool(np.all(np.isfinite(out))), f"build_cnn({channels}) scores contain NaN or inf")
+
+
+# --------------------------------------------------------------------------- init_weights
+def initialised_parameters(student, rng, builder: str, channels: int) -> dict:
+    """Build a reference model in the worker, fill it with junk, run the student's init_weights."""
+    need_setup(student, "parameter_shapes", "parameter_arrays", "load_state_arrays", "manual_seed")
+    model = student.call(builder, channels)
+    shapes = student.call("parameter_shapes", model)
+    junk = {k: np.full(s, 0.5 if len(s) > 1 else (3.0 if k.endswith("weight") else 0.7), dtype=np.float32)
+            for k, s in shapes.items()}
+    student.call("load_state_arrays", model, junk, False)
+    student.call("manual_seed", seed_of(rng))
+    student.call("init_weights", model)
+    params = student.call("parameter_arrays", model)
+    expect(isinstance(params, dict) and set(params) == set(shapes), "could not read the initialised parameters")
+    return params
+
+
+@pytest.mark.task("init_weights")
+def test_init_weights_convolutions_he_normal_fan_out(student, rng):
+    params = initialised_parameters(student, rng, "build_cnn", 3)
+    kernels = [(k, as_array(k, v)) for k, v in params.items() if v.ndim == 4]
+    expect(bool(kernels), "the model has no convolution weights")
+    for index, (_, w) in enumerate(kernels):
+        c_out, c_in, kh, kw = w.shape
+        target = math.sqrt(2.0 / (c_out * kh * kw))
+        std = float(w.std())
+        if abs(std / target - 1) < 0.1:
+            expect(abs(float(w.mean())) < 0.1 * target, f"convolution {index + 1}: weights should have mean 0")
+            continue
+        fan_in_std = math.sqrt(2.0 / (c_in * kh * kw))
+        if abs(std / fan_in_std - 1) < 0.1:
+            hint = "this is He initialisation with fan_in; use mode='fan_out'"
+        elif np.allclose(w, 0.5):
+            hint = "the convolution weights were not re-initialised"
+        else:
+            hint = "use nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')"
+        raise GradeFailure(f"convolution {index + 1} ({c_in}->{c_out}, {kh}x{kw}): weight std {std:.3g}, "
+                           f"expected sqrt(2 / fan_out) = {target:.3g}: {hint}")
+
+
+@pytest.mark.task("init_weights")
+def test_init_weights_convolutions_are_gaussian(student, rng):
+    params = initialised_parameters(student, rng, "build_cnn", 1)
+    kernels = [np.asarray(v, np.float64) for v in params.values() if v.ndim == 4]
+    z = np.concatenate([(w - w.mean()).ravel() / max(w.std(), 1e-12) for w in kernels])
+    kurtosis = float(np.mean(z**4))
+    expect(kurtosis > 2.5, f"the convolution weights look uniformly distributed (kurtosis {kurtosis:.2f}, "
+           "a Gaussian has 3): use kaiming_normal_, not kaiming_uniform_")
+
+
+@pytest.mark.task("init_weights")
+@pytest.mark.parametrize("builder", ["build_mlp", "build_cnn"])
+def test_init_weights_linear_layers_normal_0_01(student, rng, builder):
+    params = initialised_parameters(student, rng, builder, 1)
+    matrices = [(k, as_array(k, v)) for k, v in params.items() if v.ndim == 2]
+    expect(bool(matrices), "the model has no linear layer")
+    for index, (_, w) in enumerate(matrices):
+        std = float(w.std())
+        if abs(std / 0.01 - 1) < 0.1 and abs(float(w.mean())) < 0.002:
+            continue
+        if np.allclose(w, 0.5):
+            hint = "the linear weights were not re-initialised"
+        elif std > 0.02:
+            hint = "linear layers use N(0, 0.01^2) (weight_scale 1e-2), He initialisation is for convolutions"
+        else:
+            hint = "use nn.init.normal_(w, 0.0, 0.01)"
+        raise GradeFailure(f"linear layer {index + 1} of {builder}: weight std {std:.3g}, expected 0.01: {hint}")
+
+
+@pytest.mark.task("init_weights")
+@pytest.mark.parametrize("builder", ["build_mlp", "build_cnn"])
+def test_init_weights_biases_zero_batchnorm_one(student, rng, builder):
+    params = initialised_parameters(student, rng, builder, 1)
+    for key, value in params.items():
+        v = as_array(key, value)
+        if v.ndim != 1:
+            continue
+        if key.endswith("bias"):
+            expect(bool(np.all(v == 0)), f"{builder}: bias '{key}' should be 0 after init_weights "
+                   "(linear, convolution and batch-norm beta)")
+        elif key.endswith("weight"):
+            expect(bool(np.all(v == 1)), f"{builder}: batch-norm weight (gamma) '{key}' should be 1")
+
+
+# --------------------------------------------------------------------------- train_one_epoch
+def train_setup(student, ref, rng, n=24, batch=8, lr=0.05, weight_decay=5e-4, size=16):
+    """Same CNN state, data and optimiser in the worker and here."""
+    need_setup(student, "state_arrays", "parameter_arrays", "buffer_arrays", "load_state_arrays",
+               "tensor_batches", "make_optimizer")
+    seed = seed_of(rng)
+    trusted = trusted_model(ref, "build_cnn", 1, seed)
+    state = ref.state_arrays(trusted)
+    x = images(rng, n, 1, size=size)
+    y = rng.integers(0, 10, size=n)
+    model = student.call("build_cnn", 1)
+    put_state(student, model, state)
+    batches = student.call("tensor_batches", x, y, batch, "cpu")
+    opt = student.call("make_optimizer", model, lr, 0.9, weight_decay)
+    ref_batches = ref.tensor_batches(x, y, batch, "cpu")
+    ref_opt = ref.make_optimizer(trusted, lr, 0.9, weight_decay)
+    return model, batches, opt, trusted, ref_batches, ref_opt, state, (x, y)
+
+
+@pytest.mark.task("train_one_epoch")
+def test_train_one_epoch_updates_match_sgd_steps(student, ref, rng):
+    model, batches, opt, trusted, ref_batches, ref_opt, start, _ = train_setup(student, ref, rng)
+    student.method(model, "eval")  # e.g. left in eval mode by evaluate(): train_one_epoch must switch back
+    student.call("train_one_epoch", model, batches, opt, "cpu")
+    ref.train_one_epoch(trusted, ref_batches, ref_opt, "cpu")
+    got = student.call("state_arrays", model)
+    want = ref.state_arrays(trusted)
+    expect(isinstance(got, dict) and set(got) == set(want), "could not read the trained model's state")
+    moved = [k for k in want if k.endswith("weight") and not np.array_equal(got[k], start[k])]
+    expect(bool(moved), "the parameters did not change: call optimizer.step() after loss.backward()")
+    bn_stats = [k for k in want if k.endswith("running_mean")]
+    if all(np.array_equal(got[k], start[k]) for k in bn_stats):
+        raise GradeFailure("batch-norm running averages were not updated: call model.train() at the start "
+                           "(the model may come from evaluate() in eval mode)")
+    for key in want:
+        if not np.issubdtype(want[key].dtype, np.floating):
+            continue
+        delta_got = got[key].astype(np.float64) - start[key]
+        delta_want = want[key].astype(np.float64) - start[key]
+        err = norm_rel(delta_got, delta_want)
+        expect(err < 2e-3, f"the update of '{key}' differs from three SGD steps on the mean cross-entropy "
+               f"(relative error {err:.1e}, needs < 2e-03): one optimizer.zero_grad(), loss.backward() and "
+               "optimizer.step() per batch, loss = F.cross_entropy(scores, y), model in training mode")
+
+
+@pytest.mark.task("train_one_epoch")
+def test_train_one_epoch_returns_mean_loss_and_accuracy(student, ref, rng):
+    model, batches, opt, trusted, ref_batches, ref_opt, _, _ = train_setup(student, ref, rng, n=21, batch=8)
+    got = student.call("train_one_epoch", model, batches, opt, "cpu")
+    loss, acc = result_dict("train_one_epoch", got)
+    want = ref.train_one_epoch(trusted, ref_batches, ref_opt, "cpu")
+    expect(abs(acc - want["accuracy"]) < 1e-6, "accuracy should be the fraction of training "
+           "samples whose highest score is the label, counted before each update")
+    err = abs(loss - want["loss"]) / max(1e-8, abs(want["loss"]))
+    expect(err < 1e-4, f"loss relative error {err:.1e} (needs < 1e-04): average the batch "
+           "losses weighted by batch size (the last batch is smaller), each computed before its update")
+
+
+@pytest.mark.task("train_one_epoch")
+def test_train_one_epoch_one_step_lowers_loss(student, ref, rng):
+    model, batches, opt, trusted, _, _, start, (x, y) = train_setup(student, ref, rng, n=16, batch=16, lr=0.01,
+                                                                     weight_decay=0.0)
+
+    def trusted_loss(state):
+        ref.load_state_arrays(trusted, state)
+        trusted.train()
+        with torch.no_grad():
+            return float(F.cross_entropy(trusted(torch.as_tensor(x)), torch.as_tensor(y)))
+
+    before = trusted_loss(start)
+    got = student.call("train_one_epoch", model, batches, opt, "cpu")
+    loss, _ = result_dict("train_one_epoch", got)
+    after = trusted_loss(student.call("state_arrays", model))
+    expect(abs(loss - before) <= 1e-4 * before, "the returned loss should be the loss of the "
+           "batch before the update")
+    expect(after < before - 1e-4, "one step of train_one_epoch on a fixed batch did not lower its loss: "
+           "check the sign of the update (loss.backward(), then optimizer.step())")
+
+
+@pytest.mark.task("train_one_epoch")
+def test_train_one_epoch_steps_scheduler_once_per_epoch(student, ref, rng):
+    need_setup(student, "make_scheduler", "optimizer_lr")
+    model, batches, opt, *_ = train_setup(student, ref, rng, n=6, batch=3, lr=0.05, size=8)
+    sched = student.call("make_scheduler", opt, 4)  # lr x 0.1 after epochs 2 and 3
+    lrs = []
+    for _ in range(3):
+        student.call("train_one_epoch", model, batches, opt, "cpu", sched)
+        lrs.append(student.call("optimizer_lr", opt))
+    expected = [0.05, 0.005, 0.0005]
+    if not all(abs(a - b) < 1e-9 for a, b in zip(lrs, expected, strict=True)):
+        if lrs[0] < 0.05 - 1e-9:
+            hint = "the scheduler was stepped more than once per epoch (call scheduler.step() after the loop)"
+        elif abs(lrs[-1] - 0.05) < 1e-9:
+            hint = "the scheduler was never stepped (call scheduler.step() once, after the loop)"
+        else:
+            hint = "call scheduler.step() exactly once per epoch"
+        raise GradeFailure(f"learning-rate schedule wrong: {hint}")
+
+
+# --------------------------------------------------------------------------- evaluate
+def eval_setup(student, ref, rng, builder: str):
+    need_setup(student, "state_arrays", "buffer_arrays", "load_state_arrays", "tensor_batches")
+    seed = seed_of(rng)
+    size = 32 if builder == "build_mlp" else 16
+    trusted = trusted_model(ref, builder, 1, seed)
+    randomise_for_eval(trusted, rng)
+    n = 32 + int(rng.integers(2, 15))  # the last batch is smaller (but not a single sample)
+    x = images(rng, n, 1, size=size)
+    y = rng.integers(0, 10, size=n)
+    model = student.call(builder, 1)
+    put_state(student, model, ref.state_arrays(trusted))
+    student.method(model, "train")  # evaluate must switch to eval mode itself
+    batches = student.call("tensor_batches", x, y, 16, "cpu")
+    return model, batches, trusted, x, y
+
+
+def trusted_scores(model, x, train: bool):
+    model.train(train)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        out = model(torch.as_tensor(x))
+    model.eval()
+    return out
+
+
+@pytest.mark.task("evaluate")
+@pytest.mark.parametrize("builder", ["build_mlp", "build_cnn"])
+def test_evaluate_matches_eval_mode_loss_and_accuracy(student, ref, rng, builder):
+    model, batches, trusted, x, y = eval_setup(student, ref, rng, builder)
+    loss, acc = result_dict("evaluate", student.call("evaluate", model, batches, "cpu"))
+    scores = trusted_scores(trusted, x, train=False)
+    labels = torch.as_tensor(y)
+    want_loss = float(F.cross_entropy(scores, labels))
+    want_acc = float((scores.argmax(1) == labels).double().mean())
+    err = abs(loss - want_loss) / want_loss
+    if err >= 1e-4 or abs(acc - want_acc) > 1e-6:
+        batch_means = [float(F.cross_entropy(scores[i:i + 16], labels[i:i + 16])) for i in range(0, len(y), 16)]
+        if abs(loss - float(np.mean(batch_means))) < 1e-5 * want_loss:
+            hint = "weight each batch by its size: the last batch is smaller"
+        else:
+            hint = "call model.eval() first (dropout off, batch norm with running averages)"
+        raise GradeFailure(f"loss relative error {err:.1e} (needs < 1e-04), accuracy off by "
+                           f"{abs(acc - want_acc):.3f}: {hint}")
+
+
+@pytest.mark.task("evaluate")
+def test_evaluate_is_deterministic_and_keeps_running_averages(student, ref, rng):
+    model, batches, _, _, _ = eval_setup(student, ref, rng, "build_mlp")
+    before = student.call("buffer_arrays", model)
+    first = result_dict("evaluate", student.call("evaluate", model, batches, "cpu"))
+    second = result_dict("evaluate", student.call("evaluate", model, batches, "cpu"))
+    after = student.call("buffer_arrays", model)
+    changed = [k for k in before if not np.array_equal(before[k], after.get(k))]
+    expect(not changed, "evaluate changed the batch-norm running averages: call model.eval() before the loop")
+    expect(first == second, "evaluate gave different results on the same data twice: call model.eval() "
+           "(dropout must be off)")
+
+
+@pytest.mark.task("evaluate")
+def test_evaluate_does_not_record_gradients(student, ref, rng):
+    need_setup(student, "record_grad_mode", "grad_mode_log")
+    model, batches, _, _, _ = eval_setup(student, ref, rng, "build_cnn")
+    student.call("record_grad_mode", model)
+    student.call("evaluate", model, batches, "cpu")
+    log = student.call("grad_mode_log", model)
+    expect(isinstance(log, list) and len(log) > 0, "evaluate did not run the model")
+    expect(not any(log), "evaluate builds autograd graphs: wrap the loop in torch.no_grad() "
+           "(or torch.inference_mode())")
+
+
+# --------------------------------------------------------------------------- to_grayscale
+def grayscale(student, x: np.ndarray) -> np.ndarray:
+    need_setup(student, "numpy_call")
+    fn = student.get("to_grayscale")
+    return student.call("numpy_call", fn, x)
+
+
+@pytest.mark.task("to_grayscale")
+def test_to_grayscale_pure_colours_use_itu_r_601_2_weights(student, rng):
+    h, w = (int(v) for v in rng.integers(2, 9, size=2))
+    x = np.zeros((3, 3, h, w), np.float32)
+    for c in range(3):
+        x[c, c] = 1.0
+    out = as_array("to_grayscale(pure R, G, B images)", grayscale(student, x), (3, 1, h, w))
+    luma = out.reshape(3, -1).astype(np.float64)
+    weights = np.array([0.299, 0.587, 0.114])
+    if np.max(np.abs(luma - weights[:, None])) > 2e-3:
+        if np.allclose(luma, 1 / 3, atol=2e-3):
+            hint = "that is the plain mean of R, G, B; use the ITU-R 601-2 weights 0.299, 0.587, 0.114"
+        else:
+            hint = "pure red should give 0.299, pure green 0.587 and pure blue 0.114 (channel order R, G, B)"
+        raise GradeFailure(f"wrong luma for pure colours: {hint}")
+
+
+@pytest.mark.task("to_grayscale")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_to_grayscale_float_images_one_channel(student, rng, dtype):
+    n, h, w = int(rng.integers(2, 6)), int(rng.integers(4, 17)), int(rng.integers(4, 17))
+    x = rng.uniform(0, 1, size=(n, 3, h, w)).astype(dtype)
+    out = as_array("to_grayscale(images)", grayscale(student, x))
+    expect(out.shape == (n, 1, h, w), f"output shape {out.shape}, expected (N, 1, H, W) "
+           "(one channel)")
+    expect(out.dtype.kind == "f", f"float input should give float output, got {out.dtype}")
+    want = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+    err = float(np.max(np.abs(out[:, 0].astype(np.float64) - want)))
+    expect(err < 2e-3, f"max error {err:.1e} (needs < 2e-03): L = 0.299 R + 0.587 G + 0.114 B")
+
+
+@pytest.mark.task("to_grayscale")
+def test_to_grayscale_uint8_images_stay_uint8(student, rng):
+    n = int(rng.integers(2, 6))
+    x = rng.integers(0, 256, size=(n, 3, 32, 32)).astype(np.uint8)
+    out = as_array("to_grayscale(uint8 images)", grayscale(student, x))
+    expect(out.shape == (n, 1, 32, 32), f"output shape {out.shape}, expected (N, 1, 32, 32)")
+    expect(out.dtype == np.uint8, f"uint8 images should give uint8 output (the dataset stays "
+           f"uint8 on the device), got {out.dtype}")
+    xf = x.astype(np.float64)
+    want = 0.299 * xf[:, 0] + 0.587 * xf[:, 1] + 0.114 * xf[:, 2]
+    err = float(np.max(np.abs(out[:, 0].astype(np.float64) - want)))
+    expect(err <= 1.0 + 1e-6, f"uint8 output off by up to {err:.0f} grey levels (needs <= 1)")

@@ -1,0 +1,502 @@
+"""Hidden graders of notebook 02_normalization: batch norm, layer norm, dropout.
+
+Backward tests get the cache from the student's own forward pass and compare
+against numerical gradients of the *reference* forward pass (fault isolation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader_tests.checks import as_array, expect, numeric_gradient
+
+# ---------------------------------------------------------------------------
+# helpers (trusted side)
+
+
+def check_array(
+    what: str,
+    actual: Any,
+    expected: np.ndarray,
+    tol: float,
+    hint: str,
+    dtype: Any = None,
+) -> float:
+    """Compare arrays by ``max|a - e| / max|e|`` (robust to entries that are ~0)."""
+    expected = np.asarray(expected, dtype=np.float64)
+    actual = as_array(what, actual, expected.shape)
+    if dtype is not None:
+        expect(
+            actual.dtype == np.dtype(dtype),
+            f"{what} has dtype {actual.dtype} for {np.dtype(dtype)} inputs: keep the input dtype "
+            "(e.g. create arrays with dtype=x.dtype)",
+        )
+    expect(bool(np.all(np.isfinite(actual))), f"{what} contains NaN or inf: {hint}")
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-12)
+    err = float(np.max(np.abs(actual.astype(np.float64) - expected), initial=0.0)) / scale
+    expect(err < tol, f"{what} error {err:.1e} relative to its largest entry (needs < {tol:.0e}): {hint}")
+    return err
+
+
+def equal_structure(a: Any, b: Any) -> bool:
+    """True when two plain values (arrays, tuples, lists, dicts, numbers) are identical."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+            and a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True))
+        )
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(equal_structure(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(equal_structure(a[k], b[k]) for k in a)
+    return type(a) is type(b) and (a == b or (a != a and b != b))
+
+
+def unpack(what: str, value: Any, n: int) -> tuple:
+    """Require a tuple/list of ``n`` items (e.g. ``(out, cache)``)."""
+    expect(isinstance(value, (tuple, list)) and len(value) == n, f"{what} should return a tuple of {n} values")
+    return tuple(value)
+
+
+def forward_dtype(out: Any) -> Any:
+    """float32 when the student's forward kept float32, else None (not the backward's fault)."""
+    return np.float32 if isinstance(out, np.ndarray) and out.dtype == np.float32 else None
+
+
+def norm_inputs(rng: np.random.Generator, n: int, d: int, dtype: Any = np.float64, min_std: float = 0.5):
+    """Features with different means and scales, random gamma (some negative) and beta.
+
+    Every feature (over the batch) and every sample (over its features) has a standard deviation of
+    at least ``min_std``: a nearly constant column makes the numerical gradient of a normalisation
+    inaccurate. Backward tests use ``min_std=2`` so that ``eps`` changes the gradient by less than
+    1e-6 relative (a forgotten ``eps`` in the forward pass then costs points only there).
+    """
+    while True:
+        z = rng.normal(size=(n, d))
+        if n >= 2:  # exact per-feature standard deviation = scale
+            z = (z - z.mean(axis=0)) / np.maximum(z.std(axis=0), 1e-3)
+        x = z * rng.uniform(min_std, max(6.0, 2 * min_std), size=d) + rng.uniform(-10.0, 10.0, size=d)
+        if (n < 2 or x.std(axis=0).min() >= 0.99 * min_std) and (d < 2 or x.std(axis=1).min() >= min_std):
+            break
+    gamma = rng.uniform(0.5, 2.0, size=d) * rng.choice([-1.0, 1.0], size=d)
+    beta = rng.normal(size=d)
+    return x.astype(dtype), gamma.astype(dtype), beta.astype(dtype)
+
+
+# (N, D), not square. BatchNorm needs N >= 3 and LayerNorm D >= 3 for a meaningful gradient check:
+# with two values the normalised output is +-1 whatever the input, and its gradient is ~0.
+BN_SHAPES = [(6, 4), (10, 3), (3, 8), (4, 2)]
+LN_SHAPES = [(6, 4), (10, 3), (3, 8), (2, 5)]
+
+# ---------------------------------------------------------------------------
+# batchnorm_forward
+
+BN_AXIS_HINT = "normalise every feature (column) with the mean and biased variance over the batch (axis 0)"
+
+
+@pytest.mark.task("batchnorm_forward")
+def test_batchnorm_forward_train_standardises_features(student, ref, rng):
+    for n, d in BN_SHAPES:
+        x, _, _ = norm_inputs(rng, n, d)
+        param = {"mode": "train", "eps": 1e-5, "momentum": 0.9}
+        out, _ = unpack("batchnorm_forward", student.call("batchnorm_forward", x, np.ones(d), np.zeros(d), param), 2)
+        out = as_array("out", out, (n, d))
+        expect(bool(np.all(np.isfinite(out))), "out contains NaN or inf")
+        mean_err = float(np.max(np.abs(out.mean(axis=0))))
+        std_err = float(np.max(np.abs(out.std(axis=0) - np.sqrt(x.var(axis=0) / (x.var(axis=0) + 1e-5)))))
+        expect(mean_err < 1e-6, f"with gamma = 1, beta = 0 the feature means of out are off by {mean_err:.1e} "
+                                f"(need < 1e-06): {BN_AXIS_HINT}")
+        expect(std_err < 1e-4, f"with gamma = 1, beta = 0 the feature standard deviations of out are off by "
+                               f"{std_err:.1e} (need < 1e-04): {BN_AXIS_HINT}; divide by sqrt(var + eps)")
+
+
+@pytest.mark.task("batchnorm_forward")
+def test_batchnorm_forward_train_matches_reference_with_gamma_beta(student, ref, rng):
+    for n, d in BN_SHAPES:
+        x, gamma, beta = norm_inputs(rng, n, d)
+        eps = float(rng.choice([1e-5, 1e-3]))
+        param = {"mode": "train", "eps": eps, "momentum": 0.9}
+        out, _ = unpack("batchnorm_forward", student.call("batchnorm_forward", x, gamma, beta, param), 2)
+        expected = ref.batchnorm_forward(x, gamma, beta, dict(param))[0]
+        check_array("out (train mode)", out, expected, 1e-8,
+                    "out = gamma * (x - mean) / sqrt(var + eps) + beta, with bn_param's eps")
+
+
+@pytest.mark.task("batchnorm_forward")
+def test_batchnorm_forward_updates_running_averages_in_train_mode(student, ref, rng):
+    scenarios = [
+        ({"mode": "train", "momentum": 0.7, "eps": 1e-5}, False),
+        ({"mode": "train"}, False),  # defaults: momentum 0.9, eps 1e-5, running stats start at 0
+        ({"mode": "train", "momentum": 0.8, "eps": 1e-5}, True),  # given running stats
+    ]
+    for base, given in scenarios:
+        n, d = 7, 4
+        param = dict(base)
+        if given:
+            param["running_mean"] = rng.normal(size=d)
+            param["running_var"] = rng.uniform(0.5, 2.0, size=d)
+        ref_param = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in param.items()}
+        handle = student.put(param)
+        for step in range(3):
+            x, gamma, beta = norm_inputs(rng, n, d)
+            student.call("batchnorm_forward", x, gamma, beta, handle)
+            ref.batchnorm_forward(x, gamma, beta, ref_param)
+            got = student.get(handle)
+            expect(isinstance(got, dict) and "running_mean" in got and "running_var" in got,
+                   "train mode should store running_mean and running_var into bn_param")
+            where = f" after {step + 1} training call{'s' if step else ''}"
+            where += " (bn_param without momentum: default 0.9)" if "momentum" not in base else ""
+            check_array("bn_param['running_mean']" + where, got["running_mean"], ref_param["running_mean"], 1e-8,
+                        "running = momentum * running + (1 - momentum) * batch mean")
+            check_array("bn_param['running_var']" + where, got["running_var"], ref_param["running_var"], 1e-8,
+                        "running = momentum * running + (1 - momentum) * batch variance (biased, np.var)")
+
+
+@pytest.mark.task("batchnorm_forward")
+def test_batchnorm_forward_test_mode_uses_running_averages(student, ref, rng):
+    for n, d in ((6, 4), (1, 5)):
+        x, gamma, beta = norm_inputs(rng, n, d)
+        running_mean = rng.normal(size=d) * 3
+        running_var = rng.uniform(0.5, 4.0, size=d)
+        param = {"mode": "test", "eps": 1e-5, "momentum": 0.9,
+                 "running_mean": running_mean, "running_var": running_var}
+        handle = student.put(param)
+        out, _ = unpack("batchnorm_forward", student.call("batchnorm_forward", x, gamma, beta, handle), 2)
+        expected = ref.batchnorm_forward(x, gamma, beta, dict(param))[0]
+        check_array("out (test mode)", out, expected, 1e-8,
+                    "test mode normalises with bn_param's running_mean and running_var, not the batch statistics")
+        got = student.get(handle)
+        for key, original in (("running_mean", running_mean), ("running_var", running_var)):
+            expect(isinstance(got, dict) and key in got, f"bn_param should still hold {key} after test mode")
+            check_array(f"bn_param['{key}'] after a test-mode call", got[key], original, 1e-12,
+                        "test mode must not change the running averages")
+
+
+@pytest.mark.task("batchnorm_forward")
+def test_batchnorm_forward_keeps_float32(student, ref, rng):
+    x, gamma, beta = norm_inputs(rng, 8, 5, np.float32)
+    param = {"mode": "train", "eps": 1e-5, "momentum": 0.9}
+    out, _ = unpack("batchnorm_forward", student.call("batchnorm_forward", x, gamma, beta, param), 2)
+    x64, g64, b64 = (a.astype(np.float64) for a in (x, gamma, beta))
+    expected = ref.batchnorm_forward(x64, g64, b64, dict(param))[0]
+    check_array("out (float32 inputs)", out, expected, 1e-4, BN_AXIS_HINT, dtype=np.float32)
+
+
+@pytest.mark.task("batchnorm_forward")
+def test_batchnorm_forward_does_not_modify_inputs(student, rng):
+    x, gamma, beta = norm_inputs(rng, 5, 3)
+    hx, hg, hb = student.put(x), student.put(gamma), student.put(beta)
+    for mode in ("train", "test"):
+        param = {"mode": mode, "running_mean": np.zeros(3), "running_var": np.ones(3)}
+        student.call("batchnorm_forward", hx, hg, hb, param)
+        for name, handle, original in (("x", hx, x), ("gamma", hg, gamma), ("beta", hb, beta)):
+            expect(equal_structure(student.get(handle), original),
+                   f"batchnorm_forward ({mode} mode) modified its input {name} in place: compute new arrays")
+
+
+# ---------------------------------------------------------------------------
+# batchnorm_backward / layernorm_backward (shared checks)
+
+
+def norm_hints(kind: str) -> tuple[str, str, str]:
+    axis = "the batch (axis 0)" if kind == "batchnorm" else "the features of each sample (axis 1)"
+    return (
+        f"dx must include the paths through the mean and the variance, summed over {axis}",
+        "dgamma = sum over the samples (axis 0) of dout * x_hat",
+        "dbeta = sum over the samples (axis 0) of dout",
+    )
+
+
+def check_norm_backward(student, ref, kind: str, x, gamma, beta, dout, tol, label=""):
+    fwd_name, bwd_name = f"{kind}_forward", f"{kind}_backward"
+    param = {"mode": "train", "eps": 1e-5, "momentum": 0.9} if kind == "batchnorm" else {"eps": 1e-5}
+    _, cache = unpack(fwd_name, student.call(fwd_name, x, gamma, beta, dict(param)), 2)
+    grads = unpack(bwd_name, student.call(bwd_name, dout, cache), 3)
+    fwd = getattr(ref, fwd_name)
+    expected = (
+        numeric_gradient(lambda z: fwd(z, gamma, beta, dict(param))[0], x, dout),
+        numeric_gradient(lambda z: fwd(x, z, beta, dict(param))[0], gamma, dout),
+        numeric_gradient(lambda z: fwd(x, gamma, z, dict(param))[0], beta, dout),
+    )
+    for name, got, exp, hint in zip(("dx", "dgamma", "dbeta"), grads, expected, norm_hints(kind), strict=True):
+        check_array(name + label, got, exp, tol, hint)
+
+
+def check_norm_backward_float32(student, ref, kind: str, rng):
+    x, gamma, beta = norm_inputs(rng, 9, 6, np.float32, min_std=2.0)
+    dout = rng.normal(size=(9, 6)).astype(np.float32)
+    param = {"mode": "train", "eps": 1e-5, "momentum": 0.9} if kind == "batchnorm" else {"eps": 1e-5}
+    out, cache = unpack(f"{kind}_forward", student.call(f"{kind}_forward", x, gamma, beta, dict(param)), 2)
+    grads = unpack(f"{kind}_backward", student.call(f"{kind}_backward", dout, cache), 3)
+    x64, g64, b64, d64 = (a.astype(np.float64) for a in (x, gamma, beta, dout))
+    ref_cache = getattr(ref, f"{kind}_forward")(x64, g64, b64, dict(param))[1]
+    expected = getattr(ref, f"{kind}_backward")(d64, ref_cache)
+    dtype = forward_dtype(out)
+    for name, got, exp, hint in zip(("dx", "dgamma", "dbeta"), grads, expected, norm_hints(kind), strict=True):
+        check_array(f"{name} (float32 inputs)", got, exp, 1e-4, hint, dtype=dtype)
+
+
+def check_norm_backward_keeps_dout(student, kind: str, rng):
+    x, gamma, beta = norm_inputs(rng, 5, 4)
+    dout = rng.normal(size=(5, 4))
+    param = {"mode": "train", "eps": 1e-5, "momentum": 0.9} if kind == "batchnorm" else {"eps": 1e-5}
+    _, cache = unpack(f"{kind}_forward", student.call(f"{kind}_forward", x, gamma, beta, param), 2)
+    hdout, hcache = student.put(dout), student.put(cache)
+    student.call(f"{kind}_backward", hdout, hcache)
+    expect(equal_structure(student.get(hdout), dout),
+           f"{kind}_backward modified dout in place: compute new arrays instead")
+    expect(equal_structure(student.get(hcache), cache),
+           f"{kind}_backward modified its cache in place: compute new arrays instead")
+
+
+@pytest.mark.task("batchnorm_backward")
+def test_batchnorm_backward_matches_numeric_gradient(student, ref, rng):
+    for n, d in BN_SHAPES:
+        x, gamma, beta = norm_inputs(rng, n, d, min_std=2.0)
+        check_norm_backward(student, ref, "batchnorm", x, gamma, beta, rng.normal(size=(n, d)), 1e-5)
+
+
+@pytest.mark.task("batchnorm_backward")
+def test_batchnorm_backward_larger_batch(student, ref, rng):
+    n, d = 16, 3
+    x, gamma, beta = norm_inputs(rng, n, d, min_std=2.0)
+    dout = rng.normal(size=(n, d)) * rng.uniform(0.1, 10.0, size=d)
+    check_norm_backward(student, ref, "batchnorm", x, gamma, beta, dout, 1e-5, " (batch of 16)")
+
+
+@pytest.mark.task("batchnorm_backward")
+def test_batchnorm_backward_keeps_float32(student, ref, rng):
+    check_norm_backward_float32(student, ref, "batchnorm", rng)
+
+
+@pytest.mark.task("batchnorm_backward")
+def test_batchnorm_backward_does_not_modify_inputs(student, rng):
+    check_norm_backward_keeps_dout(student, "batchnorm", rng)
+
+
+# ---------------------------------------------------------------------------
+# layernorm_forward
+
+LN_AXIS_HINT = "normalise every sample (row) with the mean and biased variance of its features (axis 1)"
+
+
+@pytest.mark.task("layernorm_forward")
+def test_layernorm_forward_standardises_each_sample(student, rng):
+    for n, d in LN_SHAPES:
+        x, _, _ = norm_inputs(rng, n, d)
+        out, _ = unpack("layernorm_forward", student.call("layernorm_forward", x, np.ones(d), np.zeros(d),
+                                                          {"eps": 1e-5}), 2)
+        out = as_array("out", out, (n, d))
+        expect(bool(np.all(np.isfinite(out))), "out contains NaN or inf")
+        row_var = x.var(axis=1)
+        mean_err = float(np.max(np.abs(out.mean(axis=1))))
+        std_err = float(np.max(np.abs(out.std(axis=1) - np.sqrt(row_var / (row_var + 1e-5)))))
+        expect(mean_err < 1e-6, f"with gamma = 1, beta = 0 the per-sample means of out are off by {mean_err:.1e} "
+                                f"(need < 1e-06): {LN_AXIS_HINT}")
+        expect(std_err < 1e-4, f"with gamma = 1, beta = 0 the per-sample standard deviations of out are off by "
+                               f"{std_err:.1e} (need < 1e-04): {LN_AXIS_HINT}")
+
+
+@pytest.mark.task("layernorm_forward")
+def test_layernorm_forward_matches_reference_with_gamma_beta(student, ref, rng):
+    for n, d in LN_SHAPES:
+        x, gamma, beta = norm_inputs(rng, n, d)
+        param = {"eps": float(rng.choice([1e-5, 1e-2]))}
+        out, _ = unpack("layernorm_forward", student.call("layernorm_forward", x, gamma, beta, param), 2)
+        expected = ref.layernorm_forward(x, gamma, beta, dict(param))[0]
+        check_array("out", out, expected, 1e-8,
+                    "out = gamma * (x - row mean) / sqrt(row var + eps) + beta, with ln_param's eps")
+    x, gamma, beta = norm_inputs(rng, 4, 6)
+    out, _ = unpack("layernorm_forward", student.call("layernorm_forward", x, gamma, beta, {}), 2)
+    check_array("out with an empty ln_param (default eps 1e-5)", out,
+                ref.layernorm_forward(x, gamma, beta, {})[0], 1e-8, "use ln_param.get('eps', 1e-5)")
+
+
+@pytest.mark.task("layernorm_forward")
+def test_layernorm_forward_is_independent_of_the_batch(student, rng):
+    n, d = 6, 5
+    x, gamma, beta = norm_inputs(rng, n, d)
+    full, _ = unpack("layernorm_forward", student.call("layernorm_forward", x, gamma, beta, {"eps": 1e-5}), 2)
+    full = as_array("out", full, (n, d))
+    for i in (0, n - 1):
+        alone, _ = unpack("layernorm_forward",
+                          student.call("layernorm_forward", x[i:i + 1], gamma, beta, {"eps": 1e-5}), 2)
+        check_array("out of a sample normalised alone vs inside a batch", alone, full[i:i + 1], 1e-10,
+                    "layer norm uses only the sample's own features: no statistics over the batch, "
+                    "no running averages")
+    # a mode key (as passed by networks sharing one param dict) must not change anything
+    test_out, _ = unpack("layernorm_forward",
+                         student.call("layernorm_forward", x, gamma, beta, {"eps": 1e-5, "mode": "test"}), 2)
+    check_array("out with ln_param['mode'] = 'test'", test_out, full, 1e-10,
+                "layer norm computes the same thing in training and at test time")
+
+
+@pytest.mark.task("layernorm_forward")
+def test_layernorm_forward_keeps_float32(student, ref, rng):
+    x, gamma, beta = norm_inputs(rng, 7, 9, np.float32)
+    out, _ = unpack("layernorm_forward", student.call("layernorm_forward", x, gamma, beta, {"eps": 1e-5}), 2)
+    x64, g64, b64 = (a.astype(np.float64) for a in (x, gamma, beta))
+    expected = ref.layernorm_forward(x64, g64, b64, {"eps": 1e-5})[0]
+    check_array("out (float32 inputs)", out, expected, 1e-4, LN_AXIS_HINT, dtype=np.float32)
+
+
+@pytest.mark.task("layernorm_forward")
+def test_layernorm_forward_does_not_modify_inputs(student, rng):
+    x, gamma, beta = norm_inputs(rng, 5, 4)
+    hx, hg, hb = student.put(x), student.put(gamma), student.put(beta)
+    student.call("layernorm_forward", hx, hg, hb, {"eps": 1e-5})
+    for name, handle, original in (("x", hx, x), ("gamma", hg, gamma), ("beta", hb, beta)):
+        expect(equal_structure(student.get(handle), original),
+               f"layernorm_forward modified its input {name} in place: compute new arrays")
+
+
+# ---------------------------------------------------------------------------
+# layernorm_backward
+
+
+@pytest.mark.task("layernorm_backward")
+def test_layernorm_backward_matches_numeric_gradient(student, ref, rng):
+    for n, d in LN_SHAPES:
+        x, gamma, beta = norm_inputs(rng, n, d, min_std=2.0)
+        check_norm_backward(student, ref, "layernorm", x, gamma, beta, rng.normal(size=(n, d)), 1e-5)
+
+
+@pytest.mark.task("layernorm_backward")
+def test_layernorm_backward_many_features(student, ref, rng):
+    n, d = 3, 16
+    x, gamma, beta = norm_inputs(rng, n, d, min_std=2.0)
+    dout = rng.normal(size=(n, d)) * rng.uniform(0.1, 10.0, size=(n, 1))
+    check_norm_backward(student, ref, "layernorm", x, gamma, beta, dout, 1e-5, " (16 features)")
+
+
+@pytest.mark.task("layernorm_backward")
+def test_layernorm_backward_keeps_float32(student, ref, rng):
+    check_norm_backward_float32(student, ref, "layernorm", rng)
+
+
+@pytest.mark.task("layernorm_backward")
+def test_layernorm_backward_does_not_modify_inputs(student, rng):
+    check_norm_backward_keeps_dout(student, "layernorm", rng)
+
+
+# ---------------------------------------------------------------------------
+# dropout_forward
+
+
+def positive_input(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float64) -> np.ndarray:
+    """Inputs bounded away from 0, so that ``out != 0`` means "kept"."""
+    x = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    return x.astype(dtype)
+
+
+@pytest.mark.task("dropout_forward")
+def test_dropout_forward_keeps_fraction_p_and_scales_by_1_over_p(student, rng):
+    x = positive_input(rng, (300, 200))
+    for p in (0.3, 0.5, 0.8):
+        out, _ = unpack("dropout_forward", student.call("dropout_forward", x, {"p": p, "mode": "train"}), 2)
+        out = as_array("out", out, x.shape)
+        kept = out != 0
+        frac = float(kept.mean())
+        expect(abs(frac - p) < 0.01,
+               f"with p = {p} a fraction {frac:.3f} of the units was kept: p is the probability of KEEPING a unit "
+               "(mask = np.random.rand(*x.shape) < p)")
+        ratio = out[kept] / x[kept]
+        err = float(np.max(np.abs(ratio - 1.0 / p), initial=0.0)) * p
+        expect(err < 1e-9, f"kept units should equal x / p (inverted dropout); relative error {err:.1e} "
+                           "(needs < 1e-09)")
+
+
+@pytest.mark.task("dropout_forward")
+def test_dropout_forward_test_mode_is_identity(student, rng):
+    for shape in ((20, 30), (4, 3, 5)):
+        x = rng.normal(size=shape)
+        for p in (0.25, 0.9):
+            out, _ = unpack("dropout_forward", student.call("dropout_forward", x, {"p": p, "mode": "test"}), 2)
+            check_array(f"out in test mode (p = {p})", out, x, 1e-15,
+                        "inverted dropout returns the input unchanged at test time (no mask, no scaling)")
+
+
+@pytest.mark.task("dropout_forward")
+def test_dropout_forward_seed_makes_mask_reproducible(student, rng):
+    x = positive_input(rng, (40, 50))
+    outs = []
+    for seed in (7, 7, 8):
+        out, _ = unpack("dropout_forward",
+                        student.call("dropout_forward", x, {"p": 0.5, "mode": "train", "seed": seed}), 2)
+        outs.append(as_array("out", out, x.shape))
+    expect(np.array_equal(outs[0], outs[1]),
+           "two calls with the same seed gave different masks: call np.random.seed(seed) before drawing the mask")
+    expect(not np.array_equal(outs[0], outs[2]),
+           "different seeds gave the same mask: seed numpy with dropout_param['seed']")
+    a, _ = unpack("dropout_forward", student.call("dropout_forward", x, {"p": 0.5, "mode": "train"}), 2)
+    b, _ = unpack("dropout_forward", student.call("dropout_forward", x, {"p": 0.5, "mode": "train"}), 2)
+    expect(not np.array_equal(as_array("out", a), as_array("out", b)),
+           "without a seed two calls gave the same mask: only seed numpy when dropout_param has a 'seed'")
+
+
+@pytest.mark.task("dropout_forward")
+def test_dropout_forward_keeps_float32(student, rng):
+    x = positive_input(rng, (30, 20), np.float32)
+    for mode in ("train", "test"):
+        out, _ = unpack("dropout_forward", student.call("dropout_forward", x, {"p": 0.6, "mode": mode, "seed": 3}), 2)
+        out = as_array(f"out ({mode} mode)", out, x.shape)
+        expect(out.dtype == np.float32,
+               f"out ({mode} mode) has dtype {out.dtype} for float32 inputs: give the mask the dtype of x")
+
+
+@pytest.mark.task("dropout_forward")
+def test_dropout_forward_does_not_modify_inputs(student, rng):
+    x = positive_input(rng, (10, 12))
+    hx = student.put(x)
+    for mode in ("train", "test"):
+        param = {"p": 0.5, "mode": mode, "seed": 1}
+        hp = student.put(param)
+        student.call("dropout_forward", hx, hp)
+        expect(equal_structure(student.get(hx), x),
+               f"dropout_forward ({mode} mode) modified its input x in place: return a new array")
+        expect(equal_structure(student.get(hp), param),
+               f"dropout_forward ({mode} mode) changed dropout_param: leave it as it is")
+
+
+# ---------------------------------------------------------------------------
+# dropout_backward
+
+
+@pytest.mark.task("dropout_backward")
+def test_dropout_backward_uses_the_forward_mask(student, rng):
+    for p, shape in ((0.3, (12, 10)), (0.75, (5, 4, 6))):
+        x = positive_input(rng, shape)
+        dout = rng.normal(size=shape)
+        out, cache = unpack("dropout_forward",
+                            student.call("dropout_forward", x, {"p": p, "mode": "train", "seed": 11}), 2)
+        out = as_array("out", out, shape)
+        dx = student.call("dropout_backward", dout, cache)
+        # the exact gradient of the student's own forward pass (for its fixed mask): d out / d x = out / x
+        check_array(f"dx (p = {p})", dx, dout * (out / x), 1e-10,
+                    "dx = dout * mask, with the same mask (including the 1/p) as in the forward pass")
+
+
+@pytest.mark.task("dropout_backward")
+def test_dropout_backward_test_mode_passes_gradient_through(student, rng):
+    x = rng.normal(size=(8, 9))
+    dout = rng.normal(size=(8, 9))
+    _, cache = unpack("dropout_forward", student.call("dropout_forward", x, {"p": 0.4, "mode": "test"}), 2)
+    dx = student.call("dropout_backward", dout, cache)
+    check_array("dx in test mode", dx, dout, 1e-15, "in test mode dropout is the identity, so dx = dout")
+
+
+@pytest.mark.task("dropout_backward")
+def test_dropout_backward_keeps_float32_and_inputs(student, rng):
+    x = positive_input(rng, (9, 7), np.float32)
+    dout = rng.normal(size=(9, 7)).astype(np.float32)
+    out, cache = unpack("dropout_forward",
+                        student.call("dropout_forward", x, {"p": 0.5, "mode": "train", "seed": 5}), 2)
+    hdout = student.put(dout)
+    dx = student.call("dropout_backward", hdout, cache)
+    dx = as_array("dx", dx, dout.shape)
+    if forward_dtype(out) is not None:  # a float64 mask from the forward pass costs points there only
+        expect(dx.dtype == np.float32, f"dx has dtype {dx.dtype} for float32 inputs: keep the dtype of dout")
+    expect(equal_structure(student.get(hdout), dout), "dropout_backward modified dout in place: return a new array")

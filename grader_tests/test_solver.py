@@ -1,0 +1,252 @@
+"""Hidden graders of notebook 04: the Solver and the MNIST baseline.
+
+Both tasks run with the reference layers, FullyConnectedNet and update rules injected
+(conftest.REFERENCE_PARTS; ``mnist_baseline`` also gets the reference Solver), so only the
+student's own code of the task is graded. Data is generated here (no downloads).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from checks import as_array, check_close, expect
+
+# ---------------------------------------------------------------------------
+# helpers (trusted side)
+
+
+def blobs(rng: np.random.Generator, n: int, d: int, c: int, spread: float = 0.6,
+          centers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n points of c well separated Gaussian classes in d dims."""
+    if centers is None:
+        centers = rng.standard_normal((c, d)) * 2.0
+    y = rng.permutation(np.arange(n) % c)
+    X = centers[y] + spread * rng.standard_normal((n, d))
+    return X, y, centers
+
+
+def blob_data(rng, n_train=300, n_val=100, d=20, c=4) -> dict:
+    X_train, y_train, centers = blobs(rng, n_train, d, c)
+    X_val, y_val, _ = blobs(rng, n_val, d, c, centers=centers)
+    return {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val}
+
+
+def new_model(student, hidden=(16,), d=20, c=4, **kwargs):
+    return student.call("FullyConnectedNet", list(hidden), input_dim=d, num_classes=c, weight_scale=0.1,
+                        dtype="float64", **kwargs)
+
+
+def new_solver(student, model, data, **kwargs):
+    kwargs.setdefault("verbose", False)
+    return student.call("Solver", model, data, **kwargs)
+
+
+def accuracy(ref, hidden, params: dict, X, y, d=20, c=4) -> float:
+    model = ref.FullyConnectedNet(list(hidden), input_dim=d, num_classes=c, dtype=np.float64)
+    model.params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    return float(np.mean(np.argmax(model.loss(X), axis=1) == y))
+
+
+def history(student, solver, name: str) -> list[float]:
+    value = student.attr(solver, name)
+    expect(isinstance(value, (list, tuple, np.ndarray)), f"solver.{name} should be a list")
+    values = [float(v) for v in np.asarray(value, dtype=np.float64).ravel()]
+    return values
+
+
+# ---------------------------------------------------------------------------
+# solver
+
+
+@pytest.mark.task("solver")
+@pytest.mark.parametrize("n_train,batch_size,epochs", [(300, 50, 3), (130, 40, 2), (30, 50, 2)])
+def test_solver_records_one_loss_per_iteration_and_one_accuracy_per_epoch(student, rng, n_train, batch_size, epochs):
+    data = blob_data(rng, n_train=n_train)
+    solver = new_solver(student, new_model(student), data, update_rule="sgd", optim_config={"learning_rate": 1e-2},
+                        batch_size=batch_size, num_epochs=epochs)
+    student.method(solver, "train")
+    iterations = epochs * max(n_train // batch_size, 1)
+    losses = history(student, solver, "loss_history")
+    expect(len(losses) == iterations,
+           f"loss_history has {len(losses)} entries after {iterations} iterations: append one loss per iteration "
+           "(an epoch is max(num_train // batch_size, 1) iterations)")
+    expect(all(np.isfinite(losses)), "loss_history contains NaN or inf")
+    for name in ("train_acc_history", "val_acc_history"):
+        accs = history(student, solver, name)
+        expect(len(accs) in (epochs, epochs + 1),
+               f"{name} has {len(accs)} entries after {epochs} epochs: record one accuracy per epoch")
+        expect(all(0.0 <= a <= 1.0 for a in accs), f"{name} should hold accuracies between 0 and 1")
+
+
+@pytest.mark.task("solver")
+def test_solver_decays_learning_rate_once_per_epoch_in_every_parameter_config(student, rng):
+    data = blob_data(rng, n_train=200)
+    model = new_model(student, hidden=(12, 8))
+    solver = new_solver(student, model, data, update_rule="sgd_momentum",
+                        optim_config={"learning_rate": 4e-2, "momentum": 0.8}, lr_decay=0.5,
+                        batch_size=50, num_epochs=3)
+    student.method(solver, "train")
+    configs = student.attr(solver, "optim_configs")
+    params = student.attr(model, "params")
+    expect(isinstance(configs, dict) and set(configs) == set(params),
+           "solver.optim_configs should map every parameter name to its own config dict")
+    for name, config in configs.items():
+        expect(isinstance(config, dict) and "learning_rate" in config, f"optim_configs['{name}'] lacks learning_rate")
+        check_close(f"optim_configs['{name}']['learning_rate'] after 3 epochs", config["learning_rate"],
+                    4e-2 * 0.5**3, 1e-9,
+                    "multiply each parameter's learning_rate by lr_decay at the end of every epoch")
+        expect("velocity" in config, f"optim_configs['{name}'] should keep the update rule's state (velocity)")
+        as_array(f"optim_configs['{name}']['velocity']", config["velocity"], np.shape(params[name]))
+        expect(config.get("momentum") == 0.8, "copy optim_config (with its hyperparameters) for every parameter")
+
+
+@pytest.mark.task("solver")
+@pytest.mark.parametrize("rule", ["adam", "rmsprop"])
+def test_solver_applies_the_named_update_rule_with_per_parameter_state(student, ref, rng, rule):
+    # Every training sample is identical, so every minibatch has the same gradient whatever the sampling.
+    d, c = 20, 4
+    x = rng.standard_normal(d)
+    data = {"X_train": np.tile(x, (40, 1)), "y_train": np.full(40, 2),
+            "X_val": np.tile(x, (5, 1)), "y_val": np.full(5, 1)}
+    model = new_model(student, hidden=(10,))
+    start = {k: np.asarray(v, dtype=np.float64) for k, v in student.attr(model, "params").items()}
+    solver = new_solver(student, model, data, update_rule=rule, optim_config={"learning_rate": 5e-3},
+                        batch_size=20, num_epochs=1)
+    student.method(solver, "train")
+    ref_model = ref.FullyConnectedNet([10], input_dim=d, num_classes=c, dtype=np.float64)
+    ref_model.params = {k: v.copy() for k, v in start.items()}
+    configs = {k: {"learning_rate": 5e-3} for k in start}
+    for _ in range(2):
+        _, grads = ref_model.loss(data["X_train"][:20], data["y_train"][:20])
+        for k in start:
+            ref_model.params[k], configs[k] = getattr(ref, rule)(ref_model.params[k], grads[k], configs[k])
+    params = student.attr(model, "params")
+    for k in sorted(start):
+        check_close(f"params['{k}'] after two {rule} steps", params[k], ref_model.params[k], 1e-6,
+                    f"call the update rule named by update_rule ('{rule}') for every parameter, pass it that "
+                    "parameter's own config and store the returned config for the next step")
+
+
+@pytest.mark.task("solver")
+@pytest.mark.parametrize("n,batch_size", [(250, 100), (64, 7), (10, 100)])
+def test_solver_check_accuracy_matches_the_model_predictions(student, ref, rng, n, batch_size):
+    data = blob_data(rng, n_train=60)
+    model = new_model(student, hidden=(9,))
+    solver = new_solver(student, model, data)
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in student.attr(model, "params").items()}
+    X, y, _ = blobs(rng, n, 20, 4, spread=3.0)
+    expected = accuracy(ref, (9,), params, X, y)
+    acc = student.method(solver, "check_accuracy", X, y, batch_size=batch_size)
+    check_close(f"check_accuracy (N={n}, batch_size={batch_size})", acc, expected, 1e-9,
+                "predict in batches with model.loss(X_batch) (test mode), include the last, smaller batch, and "
+                "return the fraction of argmax predictions equal to y")
+    sub = student.method(solver, "check_accuracy", X, y, num_samples=min(n, 20), batch_size=batch_size)
+    expect(isinstance(sub, (int, float)) and 0 <= sub <= 1, "check_accuracy should return a number in [0, 1]")
+    expect(abs(sub * min(n, 20) - round(sub * min(n, 20))) < 1e-6,
+           "with num_samples, check_accuracy should measure the accuracy on exactly num_samples samples")
+
+
+@pytest.mark.task("solver")
+def test_solver_keeps_a_copy_of_the_best_parameters(student, ref, rng):
+    # lr_decay > 1 makes the learning rate GROW: the net first learns, then diverges, so the best
+    # validation accuracy comes from an early epoch, not from the final parameters.
+    X_train, y_train, centers = blobs(rng, 200, 20, 4, spread=2.5)
+    X_val, y_val, _ = blobs(rng, 100, 20, 4, spread=2.5, centers=centers)
+    data = {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val}
+    model = new_model(student, hidden=(16,))
+    solver = new_solver(student, model, data, update_rule="sgd", optim_config={"learning_rate": 0.05},
+                        lr_decay=10.0, batch_size=20, num_epochs=6)
+    student.method(solver, "train")
+    val = history(student, solver, "val_acc_history")
+    expect(len(val) > 0, "val_acc_history is empty after training")
+    best = student.attr(solver, "best_params")
+    expect(isinstance(best, dict) and best, "solver.best_params should be a dict of parameter arrays")
+    expect(set(best) == set(student.attr(model, "params")), "best_params should hold every parameter")
+    with np.errstate(all="ignore"):
+        acc = accuracy(ref, (16,), best, data["X_val"], data["y_val"])
+    check_close("validation accuracy of best_params", acc, max(val), 1e-9,
+                "when the validation accuracy improves, store a COPY of every parameter array "
+                "(later updates must not change best_params)")
+
+
+@pytest.mark.task("solver")
+def test_solver_trains_a_network_to_high_accuracy(student, ref, rng):
+    data = blob_data(rng, n_train=400, n_val=200, d=20, c=4)
+    model = new_model(student, hidden=(32, 16), normalization="batchnorm")
+    solver = new_solver(student, model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
+                        lr_decay=0.9, batch_size=50, num_epochs=6)
+    student.method(solver, "train")
+    val = history(student, solver, "val_acc_history")
+    expect(len(val) > 0 and max(val) >= 0.9,
+           f"best validation accuracy {max(val, default=0):.2f} on an easy problem (needs >= 0.90): check the "
+           "minibatch sampling (X and y with the same indices) and that every parameter is updated")
+
+
+# ---------------------------------------------------------------------------
+# mnist_baseline
+
+BASELINE_SHAPES = {"W1": (784, 256), "W2": (256, 128), "W3": (128, 64), "W4": (64, 10)}
+
+
+def build(student, hparams: dict) -> Any:
+    return student.call("build_baseline_model", dict(hparams))
+
+
+@pytest.mark.task("mnist_baseline")
+def test_build_baseline_model_has_the_784_256_128_64_10_architecture(student):
+    model = build(student, {"lr": 1e-3, "reg": 1e-4, "ws": 5e-2, "kp": 0.9})
+    params = student.attr(model, "params")
+    expect(isinstance(params, dict), "build_baseline_model should return a FullyConnectedNet")
+    for name, shape in BASELINE_SHAPES.items():
+        expect(name in params, f"the model lacks {name}: it needs 3 hidden layers (256, 128, 64) and 10 outputs")
+        as_array(f"params['{name}']", params[name], shape)
+    expect("W5" not in params, "the baseline has exactly 4 affine layers")
+    total = sum(int(np.size(v)) for k, v in params.items() if k.rstrip("0123456789") in ("W", "b"))
+    expect(total == 242762, f"the model has {total:,} weights and biases, the baseline 242,762")
+    for i, width in ((1, 256), (2, 128), (3, 64)):
+        expect(f"gamma{i}" in params and f"beta{i}" in params,
+               "the baseline uses batch normalisation in every hidden layer (normalization='batchnorm')")
+        as_array(f"params['gamma{i}']", params[f"gamma{i}"], (width,))
+    expect(np.asarray(params["W1"]).dtype == np.float32, "keep the default float32 parameters")
+
+
+@pytest.mark.task("mnist_baseline")
+@pytest.mark.parametrize("hparams", [{"lr": 2e-3, "reg": 3e-3, "ws": 0.07, "kp": 0.8},
+                                     {"lr": 1e-3, "reg": 0.0, "ws": 0.02, "kp": 0.6}])
+def test_build_baseline_model_uses_the_hyperparameters(student, hparams):
+    model = build(student, hparams)
+    expect(student.attr(model, "normalization") == "batchnorm", "use normalization='batchnorm'")
+    check_close("model.reg", student.attr(model, "reg"), hparams["reg"], 1e-9, "pass reg=hparams['reg']")
+    dropout = student.attr(model, "dropout_param")
+    expect(isinstance(dropout, dict) and "p" in dropout, "use dropout with keep probability hparams['kp']")
+    check_close("dropout keep probability", dropout["p"], hparams["kp"], 1e-9,
+                "pass dropout_keep_ratio=hparams['kp'] (a keep probability, not a drop probability)")
+    w1 = np.asarray(student.attr(model, "params")["W1"], dtype=np.float64)
+    ratio = float(w1.std()) / hparams["ws"]
+    expect(abs(ratio - 1) < 0.05, f"std of W1 is {ratio:.2f} x hparams['ws']: pass weight_scale=hparams['ws']")
+
+
+@pytest.mark.task("mnist_baseline")
+def test_search_hyperparameters_returns_the_best_candidate(student, rng):
+    X_train, y_train, centers = blobs(rng, 200, 784, 10, spread=1.0)
+    X_val, y_val, _ = blobs(rng, 100, 784, 10, spread=1.0, centers=centers)
+    data = {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val}
+    good = {"lr": 5e-3, "reg": 1e-4, "ws": 5e-2, "kp": 1.0}
+    bad = {"lr": 1e-9, "reg": 1e-4, "ws": 1e-4, "kp": 1.0}
+    order = [bad, good, dict(bad, reg=0.0)]
+    result = student.call("search_hyperparameters", data, order, num_epochs=2, batch_size=50)
+    expect(isinstance(result, (tuple, list)) and len(result) == 2,
+           "search_hyperparameters should return (best_hparams, results)")
+    best, results = result
+    expect(isinstance(results, (list, tuple)) and len(results) == len(order),
+           "results should have one (hparams, val_acc) entry per candidate, in candidate order")
+    for (hp, acc), cand in zip(results, order, strict=True):
+        expect(hp == cand, "results should list the candidates themselves, in the given order")
+        expect(isinstance(acc, (int, float)) and 0 <= acc <= 1, "each result needs a validation accuracy in [0, 1]")
+    accs = [float(acc) for _, acc in results]
+    expect(accs[1] > max(accs[0], accs[2]),
+           "a working learning rate should beat lr=1e-9 clearly: train each candidate with "
+           "Solver(..., update_rule='adam', optim_config={'learning_rate': hparams['lr']})")
+    expect(best == good, "best_hparams should be the candidate with the highest validation accuracy")
