@@ -166,13 +166,26 @@ class GradingPlugin:
                     result.messages.append(text)
 
 
-def run_graders(plugin: GradingPlugin, root: Path | None = None) -> None:
-    """Run the grader suite with ``plugin`` (output of pytest itself is discarded)."""
-    root = root or course_root()
+def _graders_on_path(root: Path) -> Path:
     graders = root / "grader_tests"
     for path in (str(root), str(graders)):
         if path not in sys.path:
             sys.path.insert(0, path)
+    return graders
+
+
+def reference_parts(root: Path) -> dict[str, tuple[str, ...]]:
+    """The graders' map task -> names taken from the reference (grader_tests/conftest.py)."""
+    _graders_on_path(root)
+    from grader_tests.conftest import REFERENCE_PARTS
+
+    return dict(REFERENCE_PARTS)
+
+
+def run_graders(plugin: GradingPlugin, root: Path | None = None) -> None:
+    """Run the grader suite with ``plugin`` (output of pytest itself is discarded)."""
+    root = root or course_root()
+    graders = _graders_on_path(root)
     args = [
         str(graders),
         "-c",
@@ -307,6 +320,14 @@ def grade_path(
         task_timeout_s=config.limits.task_timeout_s,
         submission_timeout_s=config.limits.submission_timeout_s,
     )
+    # start every worker this submission needs now: loading (imports, torch) overlaps with grading
+    parts = reference_parts(root)
+    for task_id in sorted(wanted):
+        stem = task_table[task_id].notebook
+        if stem in submission.notebooks:
+            with contextlib.suppress(StudentError):
+                student = plugin.student_for(task_id, parts.get(task_id, ()))
+                student.warm_up()
     try:
         run_graders(plugin, root)
         for key, student in plugin._students.items():

@@ -18,6 +18,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import threading
 import time
 from typing import Any
 
@@ -128,6 +129,15 @@ class RemoteStudent(Student):
         self._worker: _Worker | None = None
         self._load_errors: list[str] = []
         self._load_spent = 0.0
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Start the worker and load the code in the background (the next operation waits for it)."""
+        threading.Thread(target=self._ensure, daemon=True).start()
+
+    def _ensure(self) -> _Worker:
+        with self._lock:
+            return self._start()
 
     # -- lifecycle ----------------------------------------------------------
     def _start(self) -> _Worker:
@@ -188,11 +198,11 @@ class RemoteStudent(Student):
 
     # -- operations -----------------------------------------------------------
     def load_errors(self) -> list[str]:
-        self._start()
+        self._ensure()
         return list(self._load_errors)
 
     def _op(self, op: str, **args: Any) -> Any:
-        worker = self._start()
+        worker = self._ensure()
         timeout = self.config.limits.call_timeout_s
         try:
             reply = worker.request({"op": op, "args": encode(args)}, timeout)
