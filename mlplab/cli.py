@@ -15,13 +15,18 @@ import os
 import sys
 from pathlib import Path
 
-from mlplab.sandbox import SandboxConfig, SandboxUnavailable
+from mlplab.sandbox import Limits, SandboxConfig, SandboxUnavailable
 
 
 def _sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     from mlplab.course import release_dir
 
+    limits = Limits()
+    for field_name, var in (("call_timeout_s", "MLPLAB_CALL_TIMEOUT_S"), ("load_timeout_s", "MLPLAB_LOAD_TIMEOUT_S")):
+        if os.environ.get(var):
+            setattr(limits, field_name, float(os.environ[var]))
     return SandboxConfig(
+        limits=limits,
         labutils_dir=release_dir() / "labutils",
         unsafe=bool(getattr(args, "unsafe", False)),
         slot=int(os.environ.get("MLPLAB_SANDBOX_SLOT", "0")),
@@ -115,6 +120,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo_main(Path(args.out) if args.out else None, jobs=args.jobs)
 
 
+def _json_safe(value):
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from mlplab.validate import catalogue_path, render, summary_text, validate
+
+    def progress(result) -> None:
+        if not args.json and args.verbose:
+            job = result.job
+            print(f"  {job.kind:<8}{job.name:<52}{job.stem:<18}{result.seconds:6.1f} s", file=sys.stderr)
+
+    if args.seeds < 1:
+        print("mlplab validate-graders: --seeds must be at least 1", file=sys.stderr)
+        return 2
+    summary = validate(seeds=args.seeds, processes=max(1, args.jobs), progress=progress)
+    text = render(summary)
+    path = catalogue_path()
+    stale = None
+    if args.check:
+        current = path.read_text() if path.is_file() else ""
+        stale = current != text
+        if stale:
+            summary["problems"].append(f"{path.name} is stale: run `mlplab validate-graders` and commit it")
+            summary["ok"] = False
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    if args.json:
+        print(json.dumps(_json_safe(summary)))
+    else:
+        print(summary_text(summary))
+        if not args.check:
+            print(f"wrote {path}")
+        elif not stale:
+            print(f"{path.name} is up to date")
+    return 0 if summary["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlplab", description="MLP Lab course toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="output folder (default demo-output/)")
     demo.add_argument("--jobs", type=int, default=2)
     demo.set_defaults(func=cmd_demo)
+
+    valid = sub.add_parser("validate-graders", help="bug catalogue, correct variants, seed stability")
+    valid.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    valid.add_argument("--seeds", type=int, default=50, help="grader seeds the reference must pass (default 50)")
+    valid.add_argument("--check", action="store_true",
+                       help="compare with the committed docs/grader-catalogue.md (fail if stale) instead of writing it")
+    valid.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    valid.add_argument("--verbose", action="store_true", help="print every graded job and its time")
+    valid.set_defaults(func=cmd_validate)
 
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
     generate.set_defaults(func=cmd_generate)
