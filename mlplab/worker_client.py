@@ -88,13 +88,15 @@ class _Worker:
             code = None
         if code is None:
             return "the worker stopped answering"
+        if code > 128:  # bubblewrap reports a child killed by signal N as exit code 128 + N
+            code = -(code - 128)
         if code < 0:
             try:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
             if name in ("SIGKILL", "SIGXCPU"):
-                return f"the worker was killed ({name}: a memory, CPU or time limit was hit)"
+                return f"the worker was killed ({name}: a memory, CPU or time limit was hit, or the code killed it)"
             return f"the worker was killed by {name}"
         return f"the worker process exited with code {code} (sys.exit/os._exit or a crash)"
 
