@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -99,7 +98,7 @@ def lab_config(device: str | torch.device | None = None) -> LabConfig:
 
     Full mode (the report's schedule: 100 epochs on 45,000 / 5,000 / 10,000 images) runs on cuda
     unless ``MLPLAB_QUICK=1``. Quick mode (``MLPLAB_QUICK=1`` or no GPU; force full on a cpu with
-    ``MLPLAB_FULL=1``) trains a few epochs on at most 1,280 images: numbers then only show that the
+    ``MLPLAB_FULL=1``) trains a few epochs on at most 1,024 images: numbers then only show that the
     pipeline works. ``MLPLAB_EPOCHS`` overrides the number of epochs, ``MLPLAB_COMPILE=1`` turns on
     ``torch.compile`` (cuda only), ``MLPLAB_AMP=0`` turns off the bf16 autocast.
     """
@@ -111,7 +110,7 @@ def lab_config(device: str | torch.device | None = None) -> LabConfig:
     if quick:
         cfg.epochs = 3
         cfg.batch_size = 64
-        cfg.max_train = 1280
+        cfg.max_train = 1024
         cfg.max_test = 1000
         cfg.mlp_epochs = 6
         cfg.notes.append("QUICK MODE: a few epochs on a few images; the accuracies only show the pipeline works")
@@ -310,6 +309,10 @@ def peak_memory_mb(device) -> float:
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        import resource  # noqa: PLC0415 - not available on Windows
+    except ImportError:
+        return float("nan")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 

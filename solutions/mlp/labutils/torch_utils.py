@@ -1,0 +1,268 @@
+"""Small PyTorch helpers for notebook 05 (provided to students, no solutions inside).
+
+Two groups of functions live here:
+
+* everyday helpers: :func:`pick_device`, :func:`count_parameters`, :func:`describe_layers`,
+  :func:`manual_seed`;
+* *value adapters*: functions that take and return only plain values (numbers, strings,
+  numpy arrays, lists/dicts of them) besides the model itself. The autograder talks to
+  your code through such values, so it uses these adapters to read a model's weights
+  (:func:`state_arrays`), to set them (:func:`load_state_arrays`), to feed numpy inputs to
+  a model or to one of your functions (:func:`forward_numpy`, :func:`numpy_call`) and to
+  build mini-batches from numpy arrays (:func:`tensor_batches`). You may use them too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "pick_device",
+    "configure_torch",
+    "cpu_threads",
+    "manual_seed",
+    "count_parameters",
+    "describe_layers",
+    "state_arrays",
+    "parameter_arrays",
+    "parameter_shapes",
+    "buffer_arrays",
+    "load_state_arrays",
+    "forward_numpy",
+    "numpy_call",
+    "TensorBatches",
+    "tensor_batches",
+    "is_training",
+    "record_grad_mode",
+    "grad_mode_log",
+    "optimizer_lr",
+]
+
+
+# --------------------------------------------------------------------------- devices
+def pick_device(prefer: str | None = None) -> torch.device:
+    """The device to train on: ``prefer`` (or ``$MLPLAB_DEVICE``) if given, else cuda when available, else cpu."""
+    name = prefer or os.environ.get("MLPLAB_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def configure_torch(device: torch.device | str) -> None:
+    """Sensible global settings for ``device``.
+
+    cuda: cuDNN autotuning and TF32 matrix products (the bf16 autocast does the rest).
+    cpu: one intra-op thread per core that is free right now (cores this process may use minus the
+    current load average, at least 1, at most 16), or ``$MLPLAB_THREADS``. More threads than free
+    cores makes PyTorch's spinning worker threads fight and can be many times *slower* than one.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    else:
+        torch.set_num_threads(cpu_threads())
+
+
+def cpu_threads() -> int:
+    """How many intra-op threads to use on the cpu (see :func:`configure_torch`)."""
+    env = os.environ.get("MLPLAB_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        free = cores - int(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        free = cores
+    return max(1, min(16, cores, free))
+
+
+def manual_seed(seed: int) -> None:
+    """Seed torch (all devices) and numpy's legacy global generator."""
+    torch.manual_seed(int(seed))
+    np.random.seed(int(seed) % (2**32))
+
+
+# --------------------------------------------------------------------------- inspection
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters of ``model``."""
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only))
+
+
+def describe_layers(model: nn.Module) -> list[dict]:
+    """One dict per leaf module, in registration order: its name, type and main settings.
+
+    Convolutions report ``in_channels, out_channels, kernel_size, stride, padding``; linear
+    layers ``in_features, out_features``; batch norms ``num_features``; every entry the
+    number of parameters it owns (``params``).
+    """
+    rows = []
+    for name, module in model.named_modules():
+        if any(True for _ in module.children()):
+            continue
+        row: dict[str, Any] = {
+            "name": name,
+            "type": type(module).__name__,
+            "params": int(sum(p.numel() for p in module.parameters(recurse=False))),
+        }
+        if isinstance(module, nn.modules.conv._ConvNd):
+            row.update(
+                in_channels=int(module.in_channels),
+                out_channels=int(module.out_channels),
+                kernel_size=[int(k) for k in module.kernel_size],
+                stride=[int(s) for s in module.stride],
+                padding=module.padding if isinstance(module.padding, str) else [int(p) for p in module.padding],
+            )
+        elif isinstance(module, nn.Linear):
+            row.update(in_features=int(module.in_features), out_features=int(module.out_features))
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+            row.update(num_features=int(module.num_features))
+        rows.append(row)
+    return rows
+
+
+def _to_numpy(t: torch.Tensor) -> np.ndarray:
+    t = t.detach()
+    if t.dtype in (torch.bfloat16, torch.float16):
+        t = t.float()
+    return t.cpu().contiguous().numpy().copy()
+
+
+def state_arrays(model: nn.Module) -> dict[str, np.ndarray]:
+    """``model.state_dict()`` as numpy arrays (parameters and buffers such as BN running stats)."""
+    return {k: _to_numpy(v) for k, v in model.state_dict().items()}
+
+
+def parameter_arrays(model: nn.Module) -> dict[str, np.ndarray]:
+    """The parameters only (``model.named_parameters()``) as numpy arrays."""
+    return {k: _to_numpy(v) for k, v in model.named_parameters()}
+
+
+def parameter_shapes(model: nn.Module) -> dict[str, list[int]]:
+    """The shape of every parameter (cheap to send around, unlike the values)."""
+    return {k: [int(n) for n in v.shape] for k, v in model.named_parameters()}
+
+
+def buffer_arrays(model: nn.Module) -> dict[str, np.ndarray]:
+    """The buffers only (BN running mean/var, batch counters) as numpy arrays."""
+    return {k: _to_numpy(v) for k, v in model.named_buffers()}
+
+
+def load_state_arrays(model: nn.Module, arrays: dict[str, np.ndarray], strict: bool = True) -> None:
+    """Copy numpy arrays into the model's parameters/buffers of the same names (in place)."""
+    own = model.state_dict()
+    tensors = {}
+    for key, value in arrays.items():
+        if key in own:
+            tensors[key] = torch.as_tensor(np.asarray(value)).to(dtype=own[key].dtype)
+        else:
+            tensors[key] = torch.as_tensor(np.asarray(value))
+    model.load_state_dict(tensors, strict=strict)
+
+
+def is_training(model: nn.Module) -> bool:
+    """``model.training`` as a plain bool."""
+    return bool(model.training)
+
+
+def optimizer_lr(optimizer: torch.optim.Optimizer) -> float:
+    """The learning rate of the optimizer's first parameter group."""
+    return float(optimizer.param_groups[0]["lr"])
+
+
+# --------------------------------------------------------------------------- numpy adapters
+def _as_tensor(value: Any, device: torch.device | None) -> Any:
+    if isinstance(value, np.ndarray):
+        t = torch.from_numpy(np.array(value, copy=True))
+        return t.to(device) if device is not None else t
+    if isinstance(value, tuple):
+        return tuple(_as_tensor(v, device) for v in value)
+    if isinstance(value, list):
+        return [_as_tensor(v, device) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_tensor(v, device) for k, v in value.items()}
+    return value
+
+
+def _as_numpy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return _to_numpy(value)
+    if isinstance(value, tuple):
+        return tuple(_as_numpy(v) for v in value)
+    if isinstance(value, list):
+        return [_as_numpy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_numpy(v) for k, v in value.items()}
+    return value
+
+
+def numpy_call(fn, *args, device: str | None = None, **kwargs):
+    """Call ``fn`` with every numpy array argument turned into a tensor; tensors in the result come back as numpy.
+
+    Example: ``numpy_call(to_grayscale, images_uint8)`` returns a numpy array.
+    """
+    dev = torch.device(device) if device is not None else None
+    return _as_numpy(fn(*_as_tensor(args, dev), **_as_tensor(kwargs, dev)))
+
+
+def forward_numpy(model: nn.Module, x: np.ndarray, train: bool = False, device: str = "cpu") -> np.ndarray:
+    """Scores of ``model`` for the numpy batch ``x`` (no gradients).
+
+    The model runs in eval mode unless ``train=True``; its previous mode is restored afterwards.
+    """
+    was_training = model.training
+    model.train(train)
+    try:
+        with torch.no_grad():
+            out = model(torch.as_tensor(np.asarray(x)).to(device))
+    finally:
+        model.train(was_training)
+    return _to_numpy(out)
+
+
+class TensorBatches:
+    """A re-iterable sequence of ``(x, y)`` mini-batches cut from fixed tensors (no shuffling)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> None:
+        if len(x) != len(y):
+            raise ValueError(f"{len(x)} inputs but {len(y)} labels")
+        self.x, self.y, self.batch_size = x, y, int(batch_size)
+
+    def __len__(self) -> int:
+        return (len(self.x) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for start in range(0, len(self.x), self.batch_size):
+            yield self.x[start : start + self.batch_size], self.y[start : start + self.batch_size]
+
+
+def tensor_batches(x: np.ndarray, y: np.ndarray, batch_size: int = 64, device: str = "cpu") -> TensorBatches:
+    """Mini-batches (in order, last one possibly smaller) from numpy images ``x`` and integer labels ``y``."""
+    xt = torch.as_tensor(np.array(x, copy=True)).to(device)
+    yt = torch.as_tensor(np.asarray(y, dtype=np.int64)).to(device)
+    return TensorBatches(xt, yt, batch_size)
+
+
+# --------------------------------------------------------------------------- autograd bookkeeping
+def record_grad_mode(model: nn.Module) -> None:
+    """Remember, at every forward pass of ``model`` from now on, whether autograd was recording."""
+    log: list[bool] = []
+
+    def hook(_module, _inputs, _output):
+        log.append(bool(torch.is_grad_enabled()))
+
+    model._mlplab_grad_log = log  # type: ignore[attr-defined]
+    model.register_forward_hook(hook)
+
+
+def grad_mode_log(model: nn.Module) -> list[bool]:
+    """What :func:`record_grad_mode` saw, one bool per forward pass."""
+    return list(getattr(model, "_mlplab_grad_log", []))
