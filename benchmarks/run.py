@@ -1,0 +1,241 @@
+"""`make bench`: speed figures measured side by side in one run, printed as ratios.
+
+1. MNIST baseline, one epoch: the reference numpy network (784-256-128-64-10, batchnorm, dropout,
+   Adam) vs the same network in PyTorch on the CPU, same data, batch size and thread count.
+   Target: numpy at most 1.5x PyTorch's time.
+2. The whole hidden-grader suite on one submission (the reference, all notebooks, sandboxed):
+   median wall time of several runs. Target: at most 10 s on 2 cores.
+3. A class of 20 mixed submissions (01_layers + 02_normalization): `mlplab autograde --jobs 2` vs
+   stock `nbgrader autograde` on the same files, plus seconds per submission and the speed-up from 1
+   to 2 workers. Target: at least 1.5x faster than stock.
+
+Usage: python benchmarks/run.py [--only mnist|graders|autograde] [--json OUT]
+Needs the real MNIST (MLPLAB_DATA, default ../shared/data).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "source" / "mlp"))
+
+THREADS = int(os.environ.get("MLPLAB_BENCH_THREADS", "2"))
+
+
+def _threads(n: int) -> None:
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+# -- 1. numpy vs torch ------------------------------------------------------------------
+
+
+def bench_mnist(epochs: int = 1) -> dict:
+    """Seconds for one epoch of the MNIST baseline: reference numpy vs PyTorch (CPU)."""
+    import numpy as np
+    import torch
+    from labutils.data import load_mnist
+    from labutils.training import MNIST_BASELINE_HPARAMS, MNIST_FULL_SCHEDULE
+
+    from mlplab.reference import reference
+
+    torch.set_num_threads(THREADS)
+    data = load_mnist(os.environ.get("MLPLAB_DATA", str(ROOT.parent / "shared" / "data")))
+    hp, batch = MNIST_BASELINE_HPARAMS, MNIST_FULL_SCHEDULE["batch_size"]
+    ref = reference("04_optim_solver")
+
+    model = ref.build_baseline_model(hp)
+    solver = ref.Solver(
+        model,
+        {k: data[k] for k in ("X_train", "y_train", "X_val", "y_val")},
+        update_rule="adam",
+        optim_config={"learning_rate": hp["lr"]},
+        num_epochs=epochs,
+        batch_size=batch,
+        num_train_samples=1000,
+        num_val_samples=1000,
+        verbose=False,
+    )
+    t0 = time.perf_counter()
+    solver.train()
+    numpy_s = (time.perf_counter() - t0) / epochs
+
+    net = torch.nn.Sequential(
+        torch.nn.Linear(784, 256),
+        torch.nn.BatchNorm1d(256),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(1 - hp["kp"]),
+        torch.nn.Linear(256, 128),
+        torch.nn.BatchNorm1d(128),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(1 - hp["kp"]),
+        torch.nn.Linear(128, 64),
+        torch.nn.BatchNorm1d(64),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(1 - hp["kp"]),
+        torch.nn.Linear(64, 10),
+    )
+    opt = torch.optim.Adam(net.parameters(), lr=hp["lr"], weight_decay=hp["reg"])
+    X = torch.from_numpy(np.ascontiguousarray(data["X_train"], dtype=np.float32))
+    y = torch.from_numpy(data["y_train"].astype(np.int64))
+    rng = np.random.default_rng(0)
+    steps = max(len(X) // batch, 1)
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        net.train()
+        for _ in range(steps):
+            idx = torch.from_numpy(rng.choice(len(X), batch))
+            loss = torch.nn.functional.cross_entropy(net(X[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    torch_s = (time.perf_counter() - t0) / epochs
+    return {
+        "numpy_epoch_s": round(numpy_s, 2),
+        "torch_epoch_s": round(torch_s, 2),
+        "numpy_over_torch": round(numpy_s / torch_s, 2),
+        "threads": THREADS,
+        "batch_size": batch,
+    }
+
+
+# -- 2. the grader suite ----------------------------------------------------------------
+
+
+def bench_graders(runs: int = 5) -> dict:
+    """Median wall time of `mlplab grade source/mlp --json` (sandboxed, all notebooks)."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlplab", "grade", str(ROOT / "source" / "mlp"), "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        times.append(time.perf_counter() - t0)
+        result = json.loads(proc.stdout)
+        assert result["score"] == result["max_score"], "the reference lost points"
+    return {
+        "grader_suite_median_s": round(statistics.median(times), 2),
+        "grader_suite_runs_s": [round(t, 2) for t in times],
+    }
+
+
+# -- 3. autograde vs stock nbgrader -------------------------------------------------------
+
+
+def _make_class(course: Path, size: int) -> None:
+    from mlplab.generate import nbgrader
+    from tests.submissions import build
+
+    course.mkdir(parents=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", course)
+    for part in ("source", "grader_tests", "release"):
+        shutil.copytree(ROOT / part, course / part, ignore=shutil.ignore_patterns("__pycache__"))
+    nbgrader(course, "generate_assignment", "mlp", "--force", db_url=f"sqlite:///{course / 'gradebook.db'}")
+    profiles = [
+        {},
+        {"replace": {"affine_backward_solution": "def affine_backward(dout, cache):\n    raise NotImplementedError\n"}},
+        {"replace": {"batchnorm_forward_solution": "def batchnorm_forward(x, g, b, p):\n    return x, None\n"}},
+        {"prepend": {"relu_forward_solution": "import numpy as np\nnp.allclose = lambda *a, **k: True\n"}},
+    ]
+    for i in range(size):
+        build(
+            course / "submitted" / f"s{i:02d}" / "mlp",
+            stems=("01_layers", "02_normalization"),
+            **profiles[i % len(profiles)],
+        )
+
+
+def _fresh_db(course: Path) -> str:
+    from mlplab.generate import nbgrader
+
+    db = course / "gradebook.db"
+    db.unlink(missing_ok=True)
+    shutil.rmtree(course / "autograded", ignore_errors=True)
+    url = f"sqlite:///{db}"
+    nbgrader(course, "generate_assignment", "mlp", "--force", db_url=url)
+    return url
+
+
+def bench_autograde(size: int = 20) -> dict:
+    from mlplab.autograde import autograde
+    from mlplab.generate import nbgrader
+
+    work = Path(tempfile.mkdtemp(prefix="mlplab-bench-"))
+    course = work / "course"
+    _make_class(course, size)
+    os.environ["MLPLAB_COURSE_ROOT"] = str(course)
+    out = {"class_size": size, "notebooks": ["01_layers", "02_normalization"]}
+    try:
+        for jobs in (1, 2):
+            url = _fresh_db(course)
+            t0 = time.perf_counter()
+            autograde(course, jobs=jobs, db_url=url, force=True, progress=False)
+            out[f"mlplab_jobs{jobs}_s"] = round(time.perf_counter() - t0, 1)
+        url = _fresh_db(course)
+        t0 = time.perf_counter()
+        nbgrader(course, "autograde", "mlp", "--force", db_url=url)
+        out["stock_nbgrader_s"] = round(time.perf_counter() - t0, 1)
+    finally:
+        os.environ.pop("MLPLAB_COURSE_ROOT", None)
+        shutil.rmtree(work, ignore_errors=True)
+    out["seconds_per_submission_jobs2"] = round(out["mlplab_jobs2_s"] / size, 2)
+    out["speedup_1_to_2_workers"] = round(out["mlplab_jobs1_s"] / out["mlplab_jobs2_s"], 2)
+    out["stock_over_mlplab_jobs2"] = round(out["stock_nbgrader_s"] / out["mlplab_jobs2_s"], 2)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["mnist", "graders", "autograde"], action="append")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--class-size", type=int, default=20)
+    args = parser.parse_args()
+    chosen = args.only or ["mnist", "graders", "autograde"]
+    figures: dict = {"cpu_count": os.cpu_count()}
+    if "mnist" in chosen:
+        _threads(THREADS)
+        figures["mnist_epoch"] = bench_mnist()
+        print(
+            f"MNIST baseline epoch: numpy {figures['mnist_epoch']['numpy_epoch_s']} s, PyTorch CPU "
+            f"{figures['mnist_epoch']['torch_epoch_s']} s -> ratio {figures['mnist_epoch']['numpy_over_torch']} "
+            "(target <= 1.5)",
+            flush=True,
+        )
+    if "graders" in chosen:
+        figures["graders"] = bench_graders()
+        print(
+            f"hidden-grader suite on one submission: median {figures['graders']['grader_suite_median_s']} s "
+            "(target <= 10 s)",
+            flush=True,
+        )
+    if "autograde" in chosen:
+        figures["autograde"] = a = bench_autograde(args.class_size)
+        print(
+            f"class of {a['class_size']}: mlplab --jobs 2 {a['mlplab_jobs2_s']} s, --jobs 1 {a['mlplab_jobs1_s']} s, "
+            f"stock nbgrader {a['stock_nbgrader_s']} s -> stock/mlplab {a['stock_over_mlplab_jobs2']}x "
+            f"(target >= 1.5), {a['seconds_per_submission_jobs2']} s/submission, "
+            f"1->2 workers speed-up {a['speedup_1_to_2_workers']}x",
+            flush=True,
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
