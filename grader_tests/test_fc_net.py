@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from checks import as_array, check_close, expect
+
+from grader_tests.checks import as_array, check_close, expect
 
 # ---------------------------------------------------------------------------
 # helpers (trusted side)
@@ -277,8 +278,8 @@ def read_constant(student, name: str) -> float:
     return value
 
 
-def overfit_trials(ref, rng, hidden_dims, learning_rate, weight_scale) -> int:
-    """How many of TRIALS reference runs reach 100% training accuracy within NUM_EPOCHS."""
+def overfit_trials(ref, rng, hidden_dims, learning_rate, weight_scale, enough: int = TRIALS) -> int:
+    """How many of TRIALS reference runs reach 100% training accuracy within NUM_EPOCHS (stops at `enough`)."""
     X, y = tiny_image_set(rng)
     reached = 0
     state = np.random.get_state()
@@ -289,6 +290,8 @@ def overfit_trials(ref, rng, hidden_dims, learning_rate, weight_scale) -> int:
             history = ref.train_minibatch_sgd(model, X, y, learning_rate, num_epochs=NUM_EPOCHS,
                                               batch_size=BATCH_SIZE, seed=trial)
             reached += max(history["train_acc_history"], default=0.0) == 1.0
+            if reached >= enough:
+                break
     finally:
         np.random.set_state(state)
     return reached
@@ -298,10 +301,12 @@ def check_overfits(student, ref, rng, prefix: str, hidden_dims: list[int]) -> No
     lr = read_constant(student, f"{prefix}_learning_rate")
     ws = read_constant(student, f"{prefix}_weight_scale")
     expect(lr <= 100 and ws <= 100, f"{prefix}_learning_rate / {prefix}_weight_scale are far too large")
-    reached = overfit_trials(ref, rng, hidden_dims, lr, ws)
-    expect(reached >= 2, f"with your {prefix}_learning_rate and {prefix}_weight_scale a reference "
-           f"{len(hidden_dims) + 1}-layer net reached 100% training accuracy on a similar 50-image set in only "
-           f"{reached} of {TRIALS} runs (needs 2): pick values that reach 100% reliably in the notebook "
+    reached = overfit_trials(ref, rng, hidden_dims, lr, ws, enough=1)
+    # The notebook's visible check already demands 3 of 3 runs on the real images; near the edge of the
+    # working region the generated set may disagree for one run, so one success here is enough.
+    expect(reached >= 1, f"with your {prefix}_learning_rate and {prefix}_weight_scale a reference "
+           f"{len(hidden_dims) + 1}-layer net reached 100% training accuracy on a similar 50-image set in none "
+           f"of {TRIALS} runs: pick values that reach 100% reliably in the notebook "
            "(loss stuck near 2.3: weights or steps too small; loss exploding: too large)")
 
 

@@ -259,18 +259,18 @@ def run_demo(out: Path | None = None, jobs: int = 2, progress: bool = True) -> d
     for student in roster:
         home = students_dir / student.id
         home.mkdir(parents=True)
-        nbgrader(home, "fetch_assignment", ASSIGNMENT, "--course=mlp-lab", ex)
+        student_exchange("fetch", home, exchange)
         student.edit(home / ASSIGNMENT, course)
-    on_time = [s for s in roster if not s.late]
-    for student in on_time:
-        nbgrader(students_dir / student.id, "submit", ASSIGNMENT, "--course=mlp-lab", f"--student={student.id}", ex)
+    for student in roster:
+        if not student.late:
+            student_exchange("submit", students_dir / student.id, exchange, student.id)
     # the deadline passes: move the due date to now, then the late students submit
     deadline = datetime.now(UTC)
     nbgrader(course, "db", "assignment", "add", ASSIGNMENT, f"--duedate={deadline.isoformat()}", db_url=db_url)
     time.sleep(1.1)
     for student in roster:
         if student.late:
-            nbgrader(students_dir / student.id, "submit", ASSIGNMENT, "--course=mlp-lab", f"--student={student.id}", ex)
+            student_exchange("submit", students_dir / student.id, exchange, student.id)
     nbgrader(course, "collect", ASSIGNMENT, ex, db_url=db_url)
     step(f"{len(roster)} students fetch, work, submit; collect", t0)
 
@@ -307,6 +307,29 @@ def run_demo(out: Path | None = None, jobs: int = 2, progress: bool = True) -> d
     }
     (out / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if k != "results"}, indent=1))
     return summary
+
+
+def student_exchange(action: str, home: Path, exchange: Path, student: str | None = None) -> None:
+    """``nbgrader fetch_assignment`` / ``nbgrader submit`` for one student, in this process.
+
+    The same nbgrader exchange classes the CLI runs, without starting a Python interpreter per
+    student and command.
+    """
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange.default import ExchangeFetchAssignment, ExchangeSubmit
+    from traitlets.config import Config
+
+    config = Config()
+    config.Exchange.root = str(exchange)
+    config.Exchange.assignment_dir = str(home)
+    config.CourseDirectory.course_id = "mlp-lab"
+    config.CourseDirectory.assignment_id = ASSIGNMENT
+    if student:
+        config.CourseDirectory.student_id = student
+    cls = {"fetch": ExchangeFetchAssignment, "submit": ExchangeSubmit}[action]
+    coursedir = CourseDirectory(config=config)
+    cls(coursedir=coursedir, authenticator=Authenticator(config=config), config=config).start()
 
 
 def _roster_csv(out: Path, roster: list[Student]) -> Path:

@@ -15,12 +15,14 @@ import copy
 import json
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.utils import parse_utc
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config, PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
@@ -65,6 +67,18 @@ def _release_cells(root: Path, stem: str) -> dict[str, dict]:
     }
 
 
+def unanswered(answer: str | None, released: str | None) -> bool:
+    """Whether a written answer cell was left as released (nothing for a grader to read).
+
+    The released cell keeps the question above nbgrader's text stub, so an untouched cell is not just
+    the stub: it is the released source itself.
+    """
+    if answer is None:
+        return True
+    text = answer.strip()
+    return text in ("", TEXT_STUB) or (released is not None and text == released.strip())
+
+
 def _grade_output(task: dict | None) -> list:
     if task is None:
         lines = ["not graded"]
@@ -90,6 +104,7 @@ class Writer:
         plugin = config.AssignLatePenalties.get("plugin_class", LateSubmissionPlugin)
         self.late = (import_item(plugin) if isinstance(plugin, str) else plugin)(config=config)
         self.assignment = self.gradebook.find_assignment(ASSIGNMENT)
+        self._release: dict[str, dict[str, dict]] = {}
 
     def close(self) -> None:
         self.gradebook.close()
@@ -97,6 +112,12 @@ class Writer:
     # -- gradebook ---------------------------------------------------------
     def write(self, student: str, result: dict) -> None:
         """Record ``result`` (the ``mlplab grade --json`` object) for ``student``."""
+        with warnings.catch_warnings():
+            # nbgrader's own add_submission triggers SQLAlchemy autoflush warnings; they are harmless
+            warnings.simplefilter("ignore", SAWarning)
+            self._write(student, result)
+
+    def _write(self, student: str, result: dict) -> None:
         submitted = self.root / "submitted" / student / ASSIGNMENT
         gb = self.gradebook
         gb.update_or_create_student(student)
@@ -114,8 +135,7 @@ class Writer:
                     grade.auto_score = float(task["score"]) if task else 0.0
                     grade.needs_manual_grade = False
                 else:
-                    answer = answers.get(cell.name)
-                    if answer is None or answer.strip() in ("", TEXT_STUB):
+                    if unanswered(answers.get(cell.name), self._released_text(notebook.name, cell.name)):
                         grade.auto_score = 0.0
                         grade.needs_manual_grade = False
                     else:
@@ -130,6 +150,16 @@ class Writer:
                 nb.late_submission_penalty = None
         gb.db.commit()
         self._write_notebooks(student, submitted, result)
+
+    def _released_text(self, stem: str, grade_id: str) -> str | None:
+        """The source of a cell as released to students (None when the release lacks it)."""
+        if stem not in self._release:
+            try:
+                self._release[stem] = _release_cells(self.root, stem)
+            except (OSError, ValueError, KeyError):
+                self._release[stem] = {}
+        cell = self._release[stem].get(grade_id)
+        return None if cell is None else "".join(cell["source"])
 
     def _manual_answers(self, submitted: Path) -> dict[str, str]:
         answers: dict[str, str] = {}

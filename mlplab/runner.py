@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from mlplab.sandbox import SandboxConfig
 from mlplab.student import Student, StudentCrash, StudentError, StudentTimeout
 
 MAX_MESSAGES_PER_TASK = 8
+TASK_MARKER = re.compile(r"""mark\.task\(\s*["']([^"']+)["']""")
 MAX_MESSAGE_CHARS = 400
 
 
@@ -104,6 +106,11 @@ class GradingPlugin:
         self._students: dict[tuple[str, tuple[str, ...]], Student] = {}
         self.timed_out: set[str] = set()
         self._started = time.monotonic()
+        # per test (node id): (task id, passed, message or None); filled for every test
+        self.outcomes: dict[str, tuple[str, bool, str | None]] = {}
+        # per test: [(what, measured, tolerance), ...] from grader_tests.checks.record (only when recording)
+        self.record_measurements = False
+        self.measurements: dict[str, list[tuple[str, float, float]]] = {}
 
     # -- used by grader_tests/conftest.py -------------------------------------
     def notebook_of(self, task_id: str) -> str:
@@ -130,6 +137,14 @@ class GradingPlugin:
         self._students.clear()
 
     # -- pytest hooks -----------------------------------------------------------
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
+        """Skip grader files none of whose tasks are wanted (so grading 01 never imports torch)."""
+        if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+            ids = set(TASK_MARKER.findall(collection_path.read_text(errors="replace")))
+            if ids and not ids & self.wanted:
+                return True
+        return None
+
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         keep, drop = [], []
         for item in items:
@@ -139,6 +154,17 @@ class GradingPlugin:
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        checks = sys.modules.get("grader_tests.checks") if self.record_measurements else None
+        if checks is not None and hasattr(checks, "start_recording"):
+            checks.start_recording()
+        try:
+            yield
+        finally:
+            if checks is not None and hasattr(checks, "stop_recording"):
+                self.measurements[item.nodeid] = checks.stop_recording()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -153,6 +179,7 @@ class GradingPlugin:
         if call.when == "call" or (call.when == "setup" and report.failed):
             if report.passed:
                 result.passed += 1
+                self.outcomes[item.nodeid] = (task_id, True, None)
             elif report.failed or report.skipped:
                 result.failed += 1
                 exc = call.excinfo.value if call.excinfo is not None else None
@@ -162,6 +189,7 @@ class GradingPlugin:
                 if os.environ.get("MLPLAB_GRADER_DEBUG") and exc is not None:
                     print(f"--- {item.nodeid}\n{call.excinfo.getrepr(style='short')}", file=sys.__stderr__)
                 text = f"{task_id}: {message}"
+                self.outcomes[item.nodeid] = (task_id, False, text)
                 if text not in result.messages and len(result.messages) < MAX_MESSAGES_PER_TASK:
                     result.messages.append(text)
 

@@ -1,0 +1,87 @@
+"""`make demo` end to end: the simulated class through release, exchange, sandboxed autograde, feedback,
+export and the class report, with every student scored the way their profile says."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from mlplab.course import tasks
+from mlplab.demo import class_roster, run_demo
+
+pytestmark = pytest.mark.xdist_group("demo")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("demo"), jobs=2, progress=False)
+
+
+def lost(result: dict) -> set[str]:
+    return {t for t, info in result["tasks"].items() if info["score"] < info["max_score"]}
+
+
+def notebook_tasks(*stems: str) -> set[str]:
+    return {t for t, task in tasks().items() if task.notebook in stems}
+
+
+def test_every_student_of_the_roster_is_graded(demo):
+    assert set(demo["results"]) == {s.id for s in class_roster()} and len(demo["results"]) >= 12
+
+
+def test_reference_and_correct_variants_get_full_marks(demo):
+    for student in ("ada", "hana", "kai"):
+        assert lost(demo["results"][student]) == set(), student
+
+
+def test_blank_and_partial_students_get_exactly_their_finished_notebooks(demo):
+    all_tasks = set(tasks())
+    assert lost(demo["results"]["bruno"]) == all_tasks
+    assert lost(demo["results"]["chen"]) == all_tasks - notebook_tasks("01_layers")
+    assert lost(demo["results"]["dara"]) == all_tasks - notebook_tasks("01_layers", "02_normalization")
+
+
+def test_buggy_students_lose_points_only_in_the_buggy_tasks(demo):
+    assert lost(demo["results"]["emil"]) == {"affine_backward", "softmax_loss"}
+    assert lost(demo["results"]["fatima"]) == {"relu_backward", "dropout_forward"}
+    assert lost(demo["results"]["gus"]) == {"layernorm_backward"}
+
+
+def test_cheater_gains_nothing(demo):
+    ivan = demo["results"]["ivan"]
+    assert ivan["tasks"]["batchnorm_forward"]["score"] == 0
+    assert lost(ivan) <= {"batchnorm_forward", "batchnorm_backward"}
+
+
+def test_broken_hanging_and_reorganised_submissions_are_graded_with_clear_notes(demo):
+    jo, lena, milo = (demo["results"][s] for s in ("jo", "lena", "milo"))
+    assert lost(jo) == notebook_tasks("02_normalization")
+    assert any("02_normalization.ipynb: invalid notebook JSON" in e for e in jo["errors"])
+    assert lost(lena) == {"affine_backward", "relu_forward", "softmax_loss"}
+    assert any("took longer than" in e for e in lena["errors"])
+    assert lost(milo) == {"softmax_loss"}
+    assert "keep the function and class names" in milo["tasks"]["softmax_loss"]["messages"][0]
+
+
+def test_late_student_gets_the_penalty_in_the_gradebook_and_export(demo):
+    assert demo["totals"]["kai"] < demo["results"]["kai"]["score"]
+    assert demo["totals"]["ada"] == demo["results"]["ada"]["score"]
+    with open(demo["grades_csv"]) as fh:
+        rows = {row["student_id"]: row for row in csv.DictReader(fh)}
+    assert set(rows) == set(demo["results"])
+    assert float(rows["kai"]["late_submission_penalty"]) > 0
+
+
+def test_feedback_class_report_and_paths_are_written(demo):
+    from pathlib import Path
+
+    feedback = Path(demo["feedback"])
+    for student in demo["results"]:
+        assert (feedback / student / "mlp" / "01_layers.html").is_file(), student
+    html = (feedback / "emil" / "mlp" / "01_layers.html").read_text()
+    assert "affine_backward:" in html and "grade_task" not in html
+    report = Path(demo["report_html"]).read_text()
+    assert "Pass rate per task" in report and "ivan" in report
+    assert Path(demo["report_png"]).stat().st_size > 10_000
+    assert "ada" in demo["table"]
