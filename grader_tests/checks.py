@@ -18,6 +18,32 @@ class GradeFailure(AssertionError):
     """A grader check failed; ``str(exc)`` is the message for the student."""
 
 
+# Measurements of the running test, read by the grading plugin (``mlplab validate-graders`` reports
+# every check's margin: how far the reference stays below its tolerance and how far bugs land above it).
+# None when nobody listens; the plugin calls start_recording() before a test and stop_recording() after.
+_RECORDED: list[tuple[str, float, float]] | None = None
+
+
+def start_recording() -> None:
+    """Collect the measurements of the following checks (called by the grading plugin)."""
+    global _RECORDED
+    _RECORDED = []
+
+
+def stop_recording() -> list[tuple[str, float, float]]:
+    """Stop collecting and return ``[(what, measured, tolerance), ...]`` in check order."""
+    global _RECORDED
+    recorded, _RECORDED = _RECORDED or [], None
+    return recorded
+
+
+def record(what: str, measured: float, tol: float) -> None:
+    """Note one measured quantity that must stay below ``tol`` (a no-op unless recording)."""
+    if _RECORDED is not None:
+        value = float(measured)
+        _RECORDED.append((what, value if value == value else float("inf"), float(tol)))
+
+
 def expect(condition: bool, message: str) -> None:
     """Fail with ``message`` unless ``condition`` holds."""
     if not condition:
@@ -66,8 +92,11 @@ def check_close(
         actual = np.asarray(float(actual))
     else:
         actual = as_array(what, actual, expected.shape)
+    if not np.all(np.isfinite(actual)):
+        record(what, float("inf"), tol)
     expect(bool(np.all(np.isfinite(actual))), f"{what} contains NaN or inf" + (f": {hint}" if hint else ""))
     err = rel_error(actual, expected)
+    record(what, err, tol)
     expect(err < tol, f"{what} relative error {err:.1e} (needs < {tol:.0e})" + (f": {hint}" if hint else ""))
     return err
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader_tests.checks import as_array, check_close, expect, numeric_gradient
+from grader_tests.checks import as_array, check_close, expect, numeric_gradient, record
 
 # ---------------------------------------------------------------------------
 # helpers (trusted side)
@@ -38,9 +38,12 @@ def check_array(
             f"{what} has dtype {actual.dtype} for {np.dtype(dtype)} inputs: keep the input dtype "
             "(e.g. avoid creating float64 arrays with np.zeros(shape) without dtype=)",
         )
+    if not np.all(np.isfinite(actual)):
+        record(what, float("inf"), tol)
     expect(bool(np.all(np.isfinite(actual))), f"{what} contains NaN or inf: {hint}")
     scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-12)
     err = float(np.max(np.abs(actual.astype(np.float64) - expected), initial=0.0)) / scale
+    record(what, err, tol)
     expect(err < tol, f"{what} error {err:.1e} relative to its largest entry (needs < {tol:.0e}): {hint}")
     return err
 

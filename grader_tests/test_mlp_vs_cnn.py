@@ -503,4 +503,5 @@ def test_to_grayscale_uint8_images_stay_uint8(student, rng):
     xf = x.astype(np.float64)
     want = 0.299 * xf[:, 0] + 0.587 * xf[:, 1] + 0.114 * xf[:, 2]
     err = float(np.max(np.abs(out[:, 0].astype(np.float64) - want)))
-    expect(err <= 1.0 + 1e-6, f"uint8 output off by up to {err:.0f} grey levels (needs <= 1)")
+    # rounding or truncating back to uint8 (torchvision truncates, with weights 0.2989/0.587/0.114)
+    expect(err < 1.5, f"uint8 output off by up to {err:.1f} grey levels (needs < 1.5)")

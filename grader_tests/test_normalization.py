@@ -1,7 +1,10 @@
 """Hidden graders of notebook 02_normalization: batch norm, layer norm, dropout.
 
 Backward tests get the cache from the student's own forward pass and compare
-against numerical gradients of the *reference* forward pass (fault isolation).
+against numerical gradients of the *reference* forward pass. When the
+student's forward is a real attempt but slightly wrong (its cache may carry the
+error), the gradients of the student's own forward also count, so a forward bug
+costs points in the forward task only (see ``expected_norm_gradients``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader_tests.checks import as_array, expect, numeric_gradient
+from grader_tests.checks import as_array, expect, numeric_gradient, record
 
 # ---------------------------------------------------------------------------
 # helpers (trusted side)
@@ -34,9 +37,12 @@ def check_array(
             f"{what} has dtype {actual.dtype} for {np.dtype(dtype)} inputs: keep the input dtype "
             "(e.g. create arrays with dtype=x.dtype)",
         )
+    if not np.all(np.isfinite(actual)):
+        record(what, float("inf"), tol)
     expect(bool(np.all(np.isfinite(actual))), f"{what} contains NaN or inf: {hint}")
     scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-12)
     err = float(np.max(np.abs(actual.astype(np.float64) - expected), initial=0.0)) / scale
+    record(what, err, tol)
     expect(err < tol, f"{what} error {err:.1e} relative to its largest entry (needs < {tol:.0e}): {hint}")
     return err
 
@@ -107,6 +113,8 @@ def test_batchnorm_forward_train_standardises_features(student, ref, rng):
         expect(bool(np.all(np.isfinite(out))), "out contains NaN or inf")
         mean_err = float(np.max(np.abs(out.mean(axis=0))))
         std_err = float(np.max(np.abs(out.std(axis=0) - np.sqrt(x.var(axis=0) / (x.var(axis=0) + 1e-5)))))
+        record("feature means of out", mean_err, 1e-6)
+        record("feature standard deviations of out", std_err, 1e-4)
         expect(mean_err < 1e-6, f"with gamma = 1, beta = 0 the feature means of out are off by {mean_err:.1e} "
                                 f"(need < 1e-06): {BN_AXIS_HINT}")
         expect(std_err < 1e-4, f"with gamma = 1, beta = 0 the feature standard deviations of out are off by "
@@ -210,17 +218,105 @@ def norm_hints(kind: str) -> tuple[str, str, str]:
     )
 
 
+def norm_param(kind: str) -> dict:
+    return {"mode": "train", "eps": 1e-5, "momentum": 0.9} if kind == "batchnorm" else {"eps": 1e-5}
+
+
+FORWARD_MATCH = 1e-8  # the student's forward output equals the reference's
+REAL_ATTEMPT = 0.3  # the student's forward output is a genuine attempt (max relative difference)
+
+
+def forward_error(out: Any, expected: np.ndarray) -> float:
+    """``max|out - expected| / max|expected|``; inf for wrong shapes, NaN, or a constant output."""
+    if not isinstance(out, np.ndarray) or out.shape != expected.shape or out.dtype.kind not in "biuf":
+        return float("inf")
+    out = out.astype(np.float64)
+    if not np.all(np.isfinite(out)) or (out.size > 1 and float(np.ptp(out)) == 0.0):
+        return float("inf")
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-12)
+    return float(np.max(np.abs(out - expected), initial=0.0)) / scale
+
+
+def same_layout(a: Any, b: Any) -> bool:
+    """True when two caches have the same structure (types, array shapes)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(same_layout(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_layout(a[k], b[k]) for k in a)
+    return type(a) is type(b)
+
+
+def as_float64(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value.astype(np.float64)
+    if isinstance(value, (tuple, list)):
+        return type(value)(as_float64(v) for v in value)
+    if isinstance(value, dict):
+        return {k: as_float64(v) for k, v in value.items()}
+    return value
+
+
+def expected_norm_gradients(student, ref, kind: str, x, gamma, beta, dout, out, cache, reference_grads):
+    """What a correct backward may return for the cache the student's forward produced.
+
+    Fault isolation without giving away points:
+
+    * the student's forward output equals the reference output: only the reference gradients
+      (``reference_grads``, trusted) count;
+    * the forward is a real attempt (within REAL_ATTEMPT of the reference, not a constant) but
+      wrong: the numerical gradients of the student's OWN forward also count, and so do the
+      reference backward's results on the student's cache when it has the reference's layout
+      (a correct backward fed by a slightly wrong forward). The forward bug costs points in the
+      forward task only;
+    * anything else (zeros, constants, wrong shapes): only the reference gradients, so a broken
+      forward cannot make a broken backward look right.
+    """
+    fwd = getattr(ref, f"{kind}_forward")
+    x64, g64, b64, d64 = (np.asarray(a, dtype=np.float64) for a in (x, gamma, beta, dout))
+    param = norm_param(kind)
+    err = forward_error(out, fwd(x64, g64, b64, dict(param))[0])
+    candidates = [reference_grads]
+    if err <= FORWARD_MATCH or err >= REAL_ATTEMPT:
+        return candidates
+
+    def own(x_, g_, b_):
+        result = student.call(f"{kind}_forward", x_, g_, b_, dict(param))
+        value = result[0] if isinstance(result, (tuple, list)) and result else None
+        return as_array(f"{kind}_forward output", value, x_.shape).astype(np.float64)
+
+    candidates.append((
+        numeric_gradient(lambda z: own(z, g64, b64), x64, d64),
+        numeric_gradient(lambda z: own(x64, z, b64), g64, d64),
+        numeric_gradient(lambda z: own(x64, g64, z), b64, d64),
+    ))
+    ref_cache = fwd(x64, g64, b64, dict(param))[1]
+    if same_layout(cache, ref_cache):
+        candidates.append(tuple(getattr(ref, f"{kind}_backward")(d64, as_float64(cache))))
+    return candidates
+
+
+def closest(grads: tuple, candidates: list[tuple]) -> tuple:
+    """The candidate the student's gradients are closest to (the first one when none is usable)."""
+    def distance(expected: tuple) -> float:
+        return max(forward_error(g, np.asarray(e, dtype=np.float64)) for g, e in zip(grads, expected, strict=True))
+    return min(candidates, key=distance)
+
+
 def check_norm_backward(student, ref, kind: str, x, gamma, beta, dout, tol, label=""):
     fwd_name, bwd_name = f"{kind}_forward", f"{kind}_backward"
-    param = {"mode": "train", "eps": 1e-5, "momentum": 0.9} if kind == "batchnorm" else {"eps": 1e-5}
-    _, cache = unpack(fwd_name, student.call(fwd_name, x, gamma, beta, dict(param)), 2)
+    param = norm_param(kind)
+    out, cache = unpack(fwd_name, student.call(fwd_name, x, gamma, beta, dict(param)), 2)
     grads = unpack(bwd_name, student.call(bwd_name, dout, cache), 3)
     fwd = getattr(ref, fwd_name)
-    expected = (
+    reference_grads = (
         numeric_gradient(lambda z: fwd(z, gamma, beta, dict(param))[0], x, dout),
         numeric_gradient(lambda z: fwd(x, z, beta, dict(param))[0], gamma, dout),
         numeric_gradient(lambda z: fwd(x, gamma, z, dict(param))[0], beta, dout),
     )
+    candidates = expected_norm_gradients(student, ref, kind, x, gamma, beta, dout, out, cache, reference_grads)
+    expected = closest(grads, candidates)
     for name, got, exp, hint in zip(("dx", "dgamma", "dbeta"), grads, expected, norm_hints(kind), strict=True):
         check_array(name + label, got, exp, tol, hint)
 
@@ -228,12 +324,14 @@ def check_norm_backward(student, ref, kind: str, x, gamma, beta, dout, tol, labe
 def check_norm_backward_float32(student, ref, kind: str, rng):
     x, gamma, beta = norm_inputs(rng, 9, 6, np.float32, min_std=2.0)
     dout = rng.normal(size=(9, 6)).astype(np.float32)
-    param = {"mode": "train", "eps": 1e-5, "momentum": 0.9} if kind == "batchnorm" else {"eps": 1e-5}
+    param = norm_param(kind)
     out, cache = unpack(f"{kind}_forward", student.call(f"{kind}_forward", x, gamma, beta, dict(param)), 2)
     grads = unpack(f"{kind}_backward", student.call(f"{kind}_backward", dout, cache), 3)
     x64, g64, b64, d64 = (a.astype(np.float64) for a in (x, gamma, beta, dout))
     ref_cache = getattr(ref, f"{kind}_forward")(x64, g64, b64, dict(param))[1]
-    expected = getattr(ref, f"{kind}_backward")(d64, ref_cache)
+    reference_grads = getattr(ref, f"{kind}_backward")(d64, ref_cache)
+    candidates = expected_norm_gradients(student, ref, kind, x, gamma, beta, dout, out, cache, reference_grads)
+    expected = closest(grads, candidates)
     dtype = forward_dtype(out)
     for name, got, exp, hint in zip(("dx", "dgamma", "dbeta"), grads, expected, norm_hints(kind), strict=True):
         check_array(f"{name} (float32 inputs)", got, exp, 1e-4, hint, dtype=dtype)
@@ -242,7 +340,7 @@ def check_norm_backward_float32(student, ref, kind: str, rng):
 def check_norm_backward_keeps_dout(student, kind: str, rng):
     x, gamma, beta = norm_inputs(rng, 5, 4)
     dout = rng.normal(size=(5, 4))
-    param = {"mode": "train", "eps": 1e-5, "momentum": 0.9} if kind == "batchnorm" else {"eps": 1e-5}
+    param = norm_param(kind)
     _, cache = unpack(f"{kind}_forward", student.call(f"{kind}_forward", x, gamma, beta, param), 2)
     hdout, hcache = student.put(dout), student.put(cache)
     student.call(f"{kind}_backward", hdout, hcache)
@@ -294,6 +392,8 @@ def test_layernorm_forward_standardises_each_sample(student, rng):
         row_var = x.var(axis=1)
         mean_err = float(np.max(np.abs(out.mean(axis=1))))
         std_err = float(np.max(np.abs(out.std(axis=1) - np.sqrt(row_var / (row_var + 1e-5)))))
+        record("per-sample means of out", mean_err, 1e-6)
+        record("per-sample standard deviations of out", std_err, 1e-4)
         expect(mean_err < 1e-6, f"with gamma = 1, beta = 0 the per-sample means of out are off by {mean_err:.1e} "
                                 f"(need < 1e-06): {LN_AXIS_HINT}")
         expect(std_err < 1e-4, f"with gamma = 1, beta = 0 the per-sample standard deviations of out are off by "
@@ -400,11 +500,13 @@ def test_dropout_forward_keeps_fraction_p_and_scales_by_1_over_p(student, rng):
         out = as_array("out", out, x.shape)
         kept = out != 0
         frac = float(kept.mean())
+        record(f"kept fraction - p (p = {p})", abs(frac - p), 0.01)
         expect(abs(frac - p) < 0.01,
                f"with p = {p} a fraction {frac:.3f} of the units was kept: p is the probability of KEEPING a unit "
                "(mask = np.random.rand(*x.shape) < p)")
         ratio = out[kept] / x[kept]
         err = float(np.max(np.abs(ratio - 1.0 / p), initial=0.0)) * p
+        record(f"kept units vs x / p (p = {p})", err, 1e-9)
         expect(err < 1e-9, f"kept units should equal x / p (inverted dropout); relative error {err:.1e} "
                            "(needs < 1e-09)")
 

@@ -205,8 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     valid = sub.add_parser("validate-graders", help="bug catalogue, correct variants, seed stability")
     valid.add_argument("--json", action="store_true", help="print exactly one JSON object")
     valid.add_argument("--seeds", type=int, default=50, help="grader seeds the reference must pass (default 50)")
-    valid.add_argument("--check", action="store_true",
-                       help="compare with the committed docs/grader-catalogue.md (fail if stale) instead of writing it")
+    valid.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with the committed docs/grader-catalogue.md (fail if stale) instead of writing it",
+    )
     valid.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     valid.add_argument("--verbose", action="store_true", help="print every graded job and its time")
     valid.set_defaults(func=cmd_validate)

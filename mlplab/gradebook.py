@@ -113,8 +113,10 @@ class Writer:
     def write(self, student: str, result: dict) -> None:
         """Record ``result`` (the ``mlplab grade --json`` object) for ``student``."""
         with warnings.catch_warnings():
-            # nbgrader's own add_submission triggers SQLAlchemy autoflush warnings; they are harmless
+            # nbgrader's own add_submission triggers SQLAlchemy autoflush warnings, and nbformat warns
+            # about (and repairs) duplicated cell ids in reorganised notebooks; both are harmless here
             warnings.simplefilter("ignore", SAWarning)
+            warnings.filterwarnings("ignore", module="nbformat")
             self._write(student, result)
 
     def _write(self, student: str, result: dict) -> None:

@@ -11,8 +11,10 @@ replacements applied to the reference source of that cell::
 
 A *variant* (``grader_tests/variants/*.py``) is a correct alternative
 implementation: the same fields, with either ``PATCH`` or a whole new cell
-``SOURCE``. Mutants must lose points in ``TASK`` and nowhere else; variants
-must keep full marks. The demo class reuses mutants as its buggy students.
+``SOURCE``, and optionally ``EXTRA_CELLS = {grade_id: source}`` replacing more
+cells of the same notebook (a forward/backward pair with its own cache format).
+Mutants must lose points in ``TASK`` and nowhere else; variants must keep full
+marks. The demo class reuses mutants as its buggy students.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Change:
     doc: str
     patch: tuple[tuple[str, str], ...] = ()
     source: str | None = None
+    # other solution cells replaced as a whole (e.g. a forward/backward pair with its own cache format)
+    extra: tuple[tuple[str, str], ...] = ()
 
 
 def _literal(tree: ast.Module, name: str):
@@ -58,7 +62,11 @@ def load_change(path: Path) -> Change:
     source = _literal(tree, "SOURCE")
     if not patch and source is None:
         raise ValueError(f"{path.name}: needs PATCH or SOURCE")
-    return Change(path.stem, task, cell, (ast.get_docstring(tree) or "").strip(), patch, source)
+    extra = _literal(tree, "EXTRA_CELLS") or {}
+    if not isinstance(extra, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+        raise ValueError(f"{path.name}: EXTRA_CELLS must map cell grade ids to sources")
+    doc = (ast.get_docstring(tree) or "").strip()
+    return Change(path.stem, task, cell, doc, patch, source, tuple(sorted(extra.items())))
 
 
 def load_all(kind: str, root: Path | None = None) -> list[Change]:
@@ -131,5 +139,5 @@ def materialise(change: Change, destination: Path, root: Path | None = None) -> 
     target = destination / source_nb.name
     shutil.copyfile(source_nb, target)
     reference = solution_sources(source_nb)[change.cell]
-    edit_notebook(target, {change.cell: apply_to_source(change, reference)})
+    edit_notebook(target, {change.cell: apply_to_source(change, reference), **dict(change.extra)})
     return target

@@ -51,8 +51,9 @@ class Limits:
     open_files: int = 256
     processes: int = 64
     call_timeout_s: float = 10.0
-    load_timeout_s: float = 10.0
-    load_budget_s: float = 30.0
+    load_timeout_s: float = 15.0
+    load_budget_s: float = 45.0
+    preload_timeout_s: float = 180.0
     task_timeout_s: float = 60.0
     submission_timeout_s: float = 600.0
 

@@ -27,6 +27,8 @@ from mlplab.sandbox import SandboxConfig, make_scratch, preexec, worker_command
 from mlplab.student import Student, StudentCrash, StudentError, StudentTimeout, _unpack_error
 from mlplab.values import MAX_MESSAGE_BYTES, ChannelError, decode, encode, write_message
 
+PRELOAD = ("numpy", "torch", "torchvision", "matplotlib")
+
 
 class _Worker:
     """One running worker process."""
@@ -142,6 +144,25 @@ class RemoteStudent(Student):
             return self._start()
 
     # -- lifecycle ----------------------------------------------------------
+    def _preload(self, worker: _Worker) -> None:
+        """Import the heavy libraries the code uses before any student code runs.
+
+        Trusted code with a generous timeout: a slow ``import torch`` on a busy machine must not
+        count against the student's cells.
+        """
+        modules = [m for m in PRELOAD if any(f"import {m}" in u.source or f"from {m}" in u.source for u in self.units)]
+        if modules:
+            source = "\n".join(f"import {m}" for m in modules)
+            with contextlib.suppress(TimeoutError, EOFError, ChannelError):
+                worker.request(
+                    {"op": "exec", "label": "preload", "source": source}, self.config.limits.preload_timeout_s
+                )
+
+    def _new_worker(self) -> _Worker:
+        worker = _Worker(self.config)
+        self._preload(worker)
+        return worker
+
     def _start(self) -> _Worker:
         if self._worker is not None and self._worker.proc.poll() is None:
             return self._worker
@@ -158,7 +179,7 @@ class RemoteStudent(Student):
                     f"{limits.load_budget_s:.0f} s in total to load"
                 )
                 continue
-            worker = self._worker or _Worker(self.config)
+            worker = self._worker or self._new_worker()
             self._worker = worker
             began = time.monotonic()
             try:
@@ -183,7 +204,7 @@ class RemoteStudent(Student):
             if isinstance(error, dict):
                 self._load_errors.append(f"{unit.label}: {error.get('type')}: {str(error.get('message'))[:200]}")
         if self._worker is None:
-            self._worker = _Worker(self.config)
+            self._worker = self._new_worker()
         return self._worker
 
     def _skip(self, unit: CodeUnit, note: str) -> None:
