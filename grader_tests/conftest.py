@@ -45,6 +45,11 @@ REFERENCE_PARTS: dict[str, tuple[str, ...]] = {
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "task(id): the nbgrader grade_id this test belongs to")
+    config.addinivalue_line(
+        "markers",
+        "guard: a side-effect check (e.g. inputs not modified); it earns credit only when at least one "
+        "correctness check of the same task passes, so code that does nothing earns nothing",
+    )
 
 
 def task_of(item: pytest.Item) -> str:

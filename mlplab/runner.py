@@ -40,8 +40,20 @@ class TaskResult:
     task: Task
     passed: int = 0
     failed: int = 0
+    guards_passed: int = 0  # side-effect checks passed; credited only with a correctness check
     messages: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    def settle(self) -> None:
+        """Credit passed guard checks only if some correctness check passed too."""
+        if self.guards_passed and self.passed == 0:
+            self.failed += self.guards_passed
+            self.messages.append(
+                f"{self.task.id}: side-effect checks count only once the function computes correct results"
+            )
+        else:
+            self.passed += self.guards_passed
+        self.guards_passed = 0
 
     @property
     def score(self) -> float:
@@ -177,7 +189,9 @@ class GradingPlugin:
             return
         result.seconds += call.duration
         if call.when == "call" or (call.when == "setup" and report.failed):
-            if report.passed:
+            if report.passed and item.get_closest_marker("guard") is not None:
+                result.guards_passed += 1
+            elif report.passed:
                 result.passed += 1
                 self.outcomes[item.nodeid] = (task_id, True, None)
             elif report.failed or report.skipped:
@@ -231,6 +245,8 @@ def run_graders(plugin: GradingPlugin, root: Path | None = None) -> None:
         code = pytest.main(args, plugins=[plugin])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise RuntimeError(f"the grader suite could not run (pytest exit {int(code)}): {sink.getvalue()[-2000:]}")
+    for result in plugin.results.values():
+        result.settle()
 
 
 # -- grading a submission on disk -----------------------------------------------

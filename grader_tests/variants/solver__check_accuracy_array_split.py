@@ -5,7 +5,7 @@ CELL = "solver_solution"
 PATCH = [
     (
         "        N = X.shape[0]\n"
-        "        if num_samples is not None and N > num_samples:\n"
+        "        if num_samples is not None and num_samples < N:\n"
         "            idx = np.random.choice(N, num_samples)\n"
         "            X, y = X[idx], y[idx]\n"
         "            N = num_samples\n"
