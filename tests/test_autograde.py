@@ -175,3 +175,21 @@ def test_stock_nbgrader_autograde_still_works_on_the_reference(graded_class, tmp
         rows[("ada", t)] for t in ("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss")
     ]
     assert sum(layer) == LAYER_POINTS
+
+
+def test_no_process_of_any_sandbox_uid_is_left(graded_class):
+    import subprocess
+    import time
+
+    from mlplab.sandbox import SANDBOX_UID_BASE
+
+    def leftovers() -> list[str]:
+        out = subprocess.run(["ps", "-eo", "uid=,pid="], capture_output=True, text=True).stdout.split("\n")
+        return [
+            line for line in out if line.split() and SANDBOX_UID_BASE <= int(line.split()[0]) < SANDBOX_UID_BASE + 200
+        ]
+
+    deadline = time.monotonic() + 10
+    while leftovers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert leftovers() == []
