@@ -129,8 +129,9 @@ def _failed(job: Job, message: str, started: float) -> dict:
 def run_local(jobs: list[Job], workers: int, root: Path) -> Iterator[dict]:
     """Run jobs on a local thread pool (each job is its own process)."""
     slots: queue.Queue[int] = queue.Queue()
+    base = int(os.environ.get("MLPLAB_SLOT_BASE", "0"))  # separate uids for concurrent autograde runs
     for slot in range(max(1, workers)):
-        slots.put(slot)
+        slots.put(base + slot)
 
     def run(job: Job) -> dict:
         slot = slots.get()

@@ -56,6 +56,7 @@ def grades(db_url: str) -> dict[tuple[str, str], float | None]:
 def graded_class(tmp_path_factory):
     course, db_url = make_course(tmp_path_factory.mktemp("ag") / "course")
     os.environ["MLPLAB_COURSE_ROOT"] = str(course)
+    os.environ["MLPLAB_SLOT_BASE"] = "50"  # sandbox uids of its own, apart from other tests' graders
     due = datetime.now(UTC) - timedelta(hours=12)
     nbgrader(course, "db", "assignment", "add", "mlp", f"--duedate={due.isoformat()}", db_url=db_url)
     submit(course, "zoe")
@@ -86,6 +87,7 @@ def graded_class(tmp_path_factory):
     results = autograde(course, jobs=2, db_url=db_url, progress=False)
     yield {"course": course, "db": db_url, "results": results, "victim_before": victim_before}
     os.environ.pop("MLPLAB_COURSE_ROOT", None)
+    os.environ.pop("MLPLAB_SLOT_BASE", None)
 
 
 def test_gradebook_holds_exactly_one_row_per_student_and_grade_cell(graded_class):
@@ -177,7 +179,7 @@ def test_stock_nbgrader_autograde_still_works_on_the_reference(graded_class, tmp
     assert sum(layer) == LAYER_POINTS
 
 
-def test_no_process_of_any_sandbox_uid_is_left(graded_class):
+def test_no_process_of_the_autograde_sandbox_uids_is_left(graded_class):
     import subprocess
     import time
 
