@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import select
 import shutil
 import signal
@@ -29,6 +30,42 @@ from mlplab.values import MAX_MESSAGE_BYTES, ChannelError, decode, encode, write
 
 PRELOAD = ("numpy", "torch", "torchvision", "matplotlib")
 
+_spawn_requests: queue.Queue = queue.Queue()
+_spawner_lock = threading.Lock()
+_spawner: threading.Thread | None = None
+
+
+def _spawn_loop() -> None:
+    while True:
+        make, box, done = _spawn_requests.get()
+        try:
+            box.append(make())
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            box.append(exc)
+        done.set()
+
+
+def spawn(make):
+    """Run ``make()`` (which starts a process) on one long-lived thread.
+
+    bubblewrap's ``--die-with-parent`` uses PR_SET_PDEATHSIG, which fires when the *thread* that
+    started the process exits. Workers started from short-lived threads (background warm-up) would
+    be killed at random; starting them all from a thread that lives as long as the process keeps
+    the guarantee (grading process gone, sandboxes gone) without that race.
+    """
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or not _spawner.is_alive():
+            _spawner = threading.Thread(target=_spawn_loop, name="mlplab-spawner", daemon=True)
+            _spawner.start()
+    box: list = []
+    done = threading.Event()
+    _spawn_requests.put((make, box, done))
+    done.wait()
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+
 
 class _Worker:
     """One running worker process."""
@@ -37,15 +74,17 @@ class _Worker:
         self.config = config
         self.scratch = make_scratch(config.slot)
         argv, env = worker_command(config, self.scratch)
-        self.proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env or None,
-            cwd=str(self.scratch),
-            start_new_session=True,
-            preexec_fn=preexec(config),
+        self.proc = spawn(
+            lambda: subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env or None,
+                cwd=str(self.scratch),
+                start_new_session=True,
+                preexec_fn=preexec(config),
+            )
         )
         self._fd = self.proc.stdout.fileno()
 

@@ -27,7 +27,7 @@ ZEROS_FORWARD = textwrap.dedent(
 RAISING_FORWARD = "def affine_forward(x, w, b):\n    raise ValueError('not done')\n"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def honest(tmp_path_factory):
     """Scores of the honest twins: a zeros-returning and a raising affine_forward."""
 

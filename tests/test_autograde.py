@@ -52,7 +52,7 @@ def grades(db_url: str) -> dict[tuple[str, str], float | None]:
         return rows
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
     course, db_url = make_course(tmp_path_factory.mktemp("ag") / "course")
     os.environ["MLPLAB_COURSE_ROOT"] = str(course)

@@ -13,7 +13,7 @@ from mlplab.demo import class_roster, run_demo
 pytestmark = pytest.mark.xdist_group("demo")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per xdist worker, even if other modules run in between
 def demo(tmp_path_factory):
     return run_demo(tmp_path_factory.mktemp("demo"), jobs=2, progress=False)
 
@@ -58,7 +58,8 @@ def test_broken_hanging_and_reorganised_submissions_are_graded_with_clear_notes(
     jo, lena, milo = (demo["results"][s] for s in ("jo", "lena", "milo"))
     assert lost(jo) == notebook_tasks("02_normalization")
     assert any("02_normalization.ipynb: invalid notebook JSON" in e for e in jo["errors"])
-    assert lost(lena) == {"affine_backward", "relu_forward", "softmax_loss"}
+    # relu_backward's graders get their cache from the student's relu_forward, which kills its process
+    assert lost(lena) == {"affine_backward", "relu_forward", "relu_backward", "softmax_loss"}
     assert any("took longer than" in e for e in lena["errors"])
     assert lost(milo) == {"softmax_loss"}
     assert "keep the function and class names" in milo["tasks"]["softmax_loss"]["messages"][0]

@@ -53,7 +53,7 @@ COMMENT = "Right idea; say what happens to the gradients of the first layers."
 MAX_PNG_BYTES = 300_000
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def playwright_api():
     """Playwright's sync API and ``expect``; fails (never skips) without the package or Chromium."""
     try:
@@ -84,7 +84,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def graded(tmp_path_factory):
     """A course where ada wrote an answer to the inline question and bruno left it as released."""
     course, db_url = make_course(tmp_path_factory.mktemp("fg") / "course")
@@ -98,7 +98,7 @@ def graded(tmp_path_factory):
     return course, db_url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lab(graded, tmp_path_factory):
     """`jupyter lab` serving the course (its nbgrader_config.py and gradebook); stopped afterwards."""
     course, db_url = graded

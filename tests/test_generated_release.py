@@ -26,7 +26,7 @@ def _content(path):
     return path.read_bytes()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def regenerated(tmp_path_factory):
     course = scratch_course(tmp_path_factory.mktemp("course"))
     generate(course, db_url=f"sqlite:///{course / 'gradebook.db'}")
@@ -42,13 +42,16 @@ def test_committed_folder_is_exactly_what_nbgrader_generates(regenerated, folder
         assert _content(committed[name]) == _content(path), f"{folder}/mlp/{name} is stale: run `make generate`"
 
 
-def _solution_lines(notebook):
-    lines = set()
-    for cell in json.loads(notebook.read_text())["cells"]:
-        src = "".join(cell["source"])
-        for block in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", src, flags=re.S):
-            lines |= {line.strip() for line in block.splitlines() if len(line.strip()) > 12}
-    return lines
+def _cells_by_id(notebook):
+    cells = json.loads(notebook.read_text())["cells"]
+    return {
+        c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"])
+        for c in cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    }
+
+
+SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", flags=re.S)
 
 
 @pytest.mark.parametrize("notebook", [p.name for p in source_notebooks()])
@@ -56,8 +59,17 @@ def test_release_holds_no_solution_code_and_no_hidden_tests(notebook):
     text = (RELEASE / notebook).read_text()
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
     assert "grade_task" not in text
-    leaked = [line for line in _solution_lines(SOURCE / notebook) if line in text]
-    assert not leaked, f"solution lines found in the release: {leaked[:3]}"
+    released = _cells_by_id(RELEASE / notebook)
+    for grade_id, source in _cells_by_id(SOURCE / notebook).items():
+        outside = {line.strip() for line in SOLUTION_BLOCK.sub("", source).splitlines()}
+        hidden = {
+            line.strip()
+            for block in SOLUTION_BLOCK.findall(source)
+            for line in block.splitlines()
+            if line.strip() and line.strip() not in outside
+        }
+        leaked = hidden & {line.strip() for line in released.get(grade_id, "").splitlines()}
+        assert not leaked, f"{grade_id}: solution lines in the release: {sorted(leaked)[:3]}"
 
 
 def test_solutions_hold_no_hidden_tests():

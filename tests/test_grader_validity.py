@@ -33,7 +33,7 @@ pytestmark = pytest.mark.xdist_group("grader_validity")
 TEST_SEEDS = 2  # the CLI default and the committed catalogue use DEFAULT_SEEDS (50)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def summary() -> dict:
     return validate(seeds=TEST_SEEDS, processes=2, root=ROOT)
 
@@ -98,7 +98,8 @@ def test_committed_catalogue_is_fresh(summary):
     committed = path.read_text()
     match = FINGERPRINT_RE.search(committed)
     assert match and match.group(1) == fingerprint(ROOT), (
-        "docs/grader-catalogue.md is stale (graders, reference or catalogue changed): run `mlplab validate-graders`")
+        "docs/grader-catalogue.md is stale (graders, reference or catalogue changed): run `mlplab validate-graders`"
+    )
     fresh_top, _ = split_seed_section(render(summary, tasks(ROOT)))
     committed_top, committed_seeds = split_seed_section(committed)
     assert committed_top == fresh_top, "the bug/variant sections differ from a fresh run: run `mlplab validate-graders`"

@@ -48,7 +48,7 @@ CLASS = {  # student -> (submitted at, solution cells replaced)
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pg_url():
     """A fresh, empty PostgreSQL database for this module (dropped at the end)."""
     base = os.environ.get(PG_ENV)
@@ -122,7 +122,7 @@ def _export(course: Path, db_url: str, target: Path) -> list[dict]:
         return sorted(csv.DictReader(fh), key=lambda row: (row["assignment"], row["student_id"]))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def both(pg_url, tmp_path_factory):
     """The class graded once, written by ``mlplab autograde`` into PostgreSQL and into SQLite.
 
