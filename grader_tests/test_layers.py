@@ -12,68 +12,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader_tests.checks import as_array, check_close, expect, numeric_gradient, record
+from grader_tests.checks import (
+    check_array,
+    check_close,
+    equal_structure,
+    expect,
+    forward_dtype,
+    numeric_gradient,
+    unpack,
+)
 
 # ---------------------------------------------------------------------------
 # helpers (trusted side)
-
-
-def check_array(
-    what: str,
-    actual: Any,
-    expected: np.ndarray,
-    tol: float,
-    hint: str,
-    dtype: Any = None,
-) -> float:
-    """Compare arrays by ``max|a - e| / max|e|`` (robust to entries that are ~0).
-
-    The message names the quantity, the measured error and the tolerance only.
-    """
-    expected = np.asarray(expected, dtype=np.float64)
-    actual = as_array(what, actual, expected.shape)
-    if dtype is not None:
-        expect(
-            actual.dtype == np.dtype(dtype),
-            f"{what} has dtype {actual.dtype} for {np.dtype(dtype)} inputs: keep the input dtype "
-            "(e.g. avoid creating float64 arrays with np.zeros(shape) without dtype=)",
-        )
-    if not np.all(np.isfinite(actual)):
-        record(what, float("inf"), tol)
-    expect(bool(np.all(np.isfinite(actual))), f"{what} contains NaN or inf: {hint}")
-    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-12)
-    err = float(np.max(np.abs(actual.astype(np.float64) - expected), initial=0.0)) / scale
-    record(what, err, tol)
-    expect(err < tol, f"{what} error {err:.1e} relative to its largest entry (needs < {tol:.0e}): {hint}")
-    return err
-
-
-def equal_structure(a: Any, b: Any) -> bool:
-    """True when two plain values (arrays, tuples, lists, dicts, numbers) are identical."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (
-            isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
-            and a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True))
-        )
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return type(a) is type(b) and len(a) == len(b) and all(equal_structure(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(equal_structure(a[k], b[k]) for k in a)
-    return type(a) is type(b) and (a == b or (a != a and b != b))
-
-
-def forward_dtype(out: Any) -> Any:
-    """float32 when the student's forward kept float32, else None (not the backward's fault)."""
-    return np.float32 if isinstance(out, np.ndarray) and out.dtype == np.float32 else None
-
-
-def unpack(what: str, value: Any, n: int) -> tuple:
-    """Require a tuple/list of ``n`` items (e.g. ``(out, cache)``)."""
-    expect(
-        isinstance(value, (tuple, list)) and len(value) == n,
-        f"{what} should return a tuple of {n} values",
-    )
-    return tuple(value)
 
 
 def away_from_zero(x: np.ndarray, margin: float = 1e-2) -> np.ndarray:
