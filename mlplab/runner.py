@@ -165,7 +165,15 @@ class GradingPlugin:
             (keep if task_id in self.wanted else drop).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+        # notebook order: the heavy workers of later notebooks (torch) finish warming up meanwhile
+        order = {stem: i for i, stem in enumerate(sorted({t.notebook for t in self.task_table.values()}))}
+
+        def position(item: pytest.Item) -> int:
+            marker = item.get_closest_marker("task")
+            task = self.task_table.get(str(marker.args[0])) if marker and marker.args else None
+            return order.get(task.notebook, len(order)) if task else len(order)
+
+        items[:] = sorted(keep, key=position)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
