@@ -15,6 +15,7 @@ import io
 import os
 import re
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import pytest
 from mlplab.course import Task, course_root, release_dir, tasks
 from mlplab.notebook_code import CodeUnit, NotebookError, grading_code, read_cells
 from mlplab.reference import units_defining
-from mlplab.sandbox import SandboxConfig
+from mlplab.sandbox import SandboxConfig, bwrap_path, worker_command
 from mlplab.student import Student, StudentCrash, StudentError, StudentTimeout
 
 MAX_MESSAGES_PER_TASK = 8
@@ -355,6 +356,8 @@ def grade_path(
     wanted = {t.id for t in task_table.values() if t.notebook in submission.notebooks or path.is_dir()}
     if config is None:
         config = SandboxConfig(labutils_dir=release_dir(root) / "labutils")
+    if not config.unsafe and bwrap_path() is None:
+        worker_command(config, Path(tempfile.gettempdir()))  # raises SandboxUnavailable with the explanation
     if seed is None:
         seed = int(os.environ.get("MLPLAB_GRADER_SEED", "0"))
     provider = RemoteProvider(submission, config, root)

@@ -186,3 +186,20 @@ def test_hardened_mode_refuses_to_run_without_bubblewrap(monkeypatch, tmp_path):
         sandbox.worker_command(SandboxConfig(), tmp_path)
     argv, _ = sandbox.worker_command(SandboxConfig(unsafe=True), tmp_path)
     assert "bwrap" not in argv[0]
+
+
+def test_mlplab_grade_refuses_without_bubblewrap_and_says_how_to_fix_it(tmp_path):
+    fake_path = tmp_path / "bin"
+    fake_path.mkdir()
+    for tool in ("python3",):
+        (fake_path / tool).symlink_to(sys.executable)
+    env = dict(os.environ, PATH=str(fake_path))
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplab", "grade", str(RELEASE / "01_layers.ipynb"), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "bubblewrap" in proc.stderr and "--unsafe-no-sandbox" in proc.stderr
