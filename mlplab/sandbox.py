@@ -113,7 +113,7 @@ def _python_roots() -> list[Path]:
 def _parents_dirs(path: Path) -> list[str]:
     args: list[str] = []
     for parent in reversed(path.parents):
-        if str(parent) == "/":
+        if str(parent) in ("/", "/tmp"):
             continue
         args += ["--perms", "0755", "--dir", str(parent)]
     return args
@@ -158,6 +158,8 @@ def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dic
         argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     else:
         argv += ["--unshare-all", "--cap-drop", "ALL"]
+    # /proc, /dev and the private /tmp first: later binds may live below /tmp (a course cloned there)
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin"):
         if os.path.isdir(system_dir):
             argv += ["--ro-bind", system_dir, system_dir]
@@ -172,7 +174,6 @@ def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dic
         argv += ["--perms", "0755", "--dir", f"{PACKAGE_MOUNT}/provided"]
         argv += ["--ro-bind", str(labutils), f"{PACKAGE_MOUNT}/provided/labutils"]
         labutils_parent = f"{PACKAGE_MOUNT}/provided"
-    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     argv += ["--bind", str(scratch), SCRATCH, "--chdir", SCRATCH, "--clearenv"]
     env = _worker_env(config, SCRATCH)
     for key, value in env.items():
