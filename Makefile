@@ -43,7 +43,7 @@ demo: setup
 # unless MLPLAB_TEST_PG_URL points at one already.
 test: setup test-deps
 	export MLPLAB_TEST_PG_URL="$${MLPLAB_TEST_PG_URL:-$$(.ci/postgres.sh)}" && \
-	MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadgroup --durations=15 tests
+	MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 tests
 
 bench: setup
 	$(PY) benchmarks/run.py

@@ -20,6 +20,7 @@ variants, and a few hostile or broken submissions.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -217,12 +218,6 @@ def _scratch_course(root: Path, out: Path) -> Path:
 
 def run_demo(out: Path | None = None, jobs: int = 2, progress: bool = True) -> dict:
     """Run the whole simulated term; returns a summary (paths, table, timings)."""
-    import os
-
-    from mlplab.autograde import autograde, class_table
-    from mlplab.gradebook import exported_totals
-    from mlplab.report import write_report
-
     started = time.monotonic()
     root = course_root()
     out = (out or root / "demo-output").resolve()
@@ -235,7 +230,32 @@ def run_demo(out: Path | None = None, jobs: int = 2, progress: bool = True) -> d
     shutil.rmtree(students_dir, ignore_errors=True)
     db_url = f"sqlite:///{course / 'gradebook.db'}"
     ex = f"--Exchange.root={exchange}"
+    previous_root = os.environ.get("MLPLAB_COURSE_ROOT")
     os.environ["MLPLAB_COURSE_ROOT"] = str(course)
+    try:
+        return _run_steps(course, out, exchange, students_dir, db_url, ex, jobs, progress, started)
+    finally:
+        if previous_root is None:
+            os.environ.pop("MLPLAB_COURSE_ROOT", None)
+        else:
+            os.environ["MLPLAB_COURSE_ROOT"] = previous_root
+
+
+def _run_steps(
+    course: Path,
+    out: Path,
+    exchange: Path,
+    students_dir: Path,
+    db_url: str,
+    ex: str,
+    jobs: int,
+    progress: bool,
+    started: float,
+) -> dict:
+    from mlplab.autograde import autograde, class_table
+    from mlplab.gradebook import exported_totals
+    from mlplab.report import write_report
+
     steps: list[tuple[str, float]] = []
 
     def step(name: str, t0: float) -> None:

@@ -176,6 +176,7 @@ class RemoteStudent(Student):
 
     def warm_up(self) -> None:
         """Start the worker and load the code in the background (the next operation waits for it)."""
+
         def quietly() -> None:
             with contextlib.suppress(Exception):  # the next operation raises it again, in its test
                 self._ensure()
@@ -210,6 +211,16 @@ class RemoteStudent(Student):
         if self._worker is not None and self._worker.proc.poll() is None:
             return self._worker
         self.close()
+        # a cell that hangs or kills the worker is skipped and loading starts over in a fresh worker,
+        # so the cells before it are loaded again (each pass skips one more cell, so this ends)
+        while not self._load_all():
+            pass
+        if self._worker is None:
+            self._worker = self._new_worker()
+        return self._worker
+
+    def _load_all(self) -> bool:
+        """Load every unit not skipped yet; False when a unit had to be skipped (start over)."""
         self._load_errors = []
         limits = self.config.limits
         for unit in self.units:
@@ -236,19 +247,17 @@ class RemoteStudent(Student):
                     f"{unit.label}: running this cell took longer than "
                     f"{limits.load_timeout_s:.0f} s while loading, so it was skipped",
                 )
-                continue
+                return False
             except (EOFError, ChannelError):
                 self._skip(
                     unit, f"{unit.label}: {worker.exit_description()} while loading this cell, so it was skipped"
                 )
-                continue
+                return False
             self._load_spent += time.monotonic() - began
             error = decode(reply.get("ok")) if "ok" in reply else reply.get("error")
             if isinstance(error, dict):
                 self._load_errors.append(f"{unit.label}: {error.get('type')}: {str(error.get('message'))[:200]}")
-        if self._worker is None:
-            self._worker = self._new_worker()
-        return self._worker
+        return True
 
     def _skip(self, unit: CodeUnit, note: str) -> None:
         self.skipped.add(unit.label)

@@ -18,8 +18,6 @@ from mlplab.generate import nbgrader
 from .conftest import ROOT
 from .submissions import build
 
-pytestmark = pytest.mark.xdist_group("autograde")
-
 STEMS = ("01_layers", "02_normalization")
 LAYER_POINTS = 11.0  # affine_forward 2, affine_backward 3, relu_forward 1, relu_backward 2, softmax_loss 3
 

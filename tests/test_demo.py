@@ -10,8 +10,6 @@ import pytest
 from mlplab.course import tasks
 from mlplab.demo import class_roster, run_demo
 
-pytestmark = pytest.mark.xdist_group("demo")
-
 
 @pytest.fixture(scope="session")  # once per xdist worker, even if other modules run in between
 def demo(tmp_path_factory):

@@ -31,8 +31,6 @@ from mlplab.autograde import autograde
 
 from .test_autograde import make_course, submit
 
-pytestmark = pytest.mark.xdist_group("formgrader")
-
 CHROMIUM = os.environ.get("MLPLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -9,8 +9,6 @@ from mlplab.generate import generate, nbgrader, scratch_course
 
 from .conftest import RELEASE, ROOT, SOLUTIONS, SOURCE, source_notebooks
 
-pytestmark = pytest.mark.xdist_group("nbgrader")
-
 
 def _tree(folder):
     return {

@@ -28,8 +28,6 @@ from mlplab.validate import (
 
 from .conftest import ROOT, source_notebooks
 
-pytestmark = pytest.mark.xdist_group("grader_validity")
-
 TEST_SEEDS = 2  # the CLI default and the committed catalogue use DEFAULT_SEEDS (50)
 
 

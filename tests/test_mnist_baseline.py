@@ -3,12 +3,8 @@
 
 import sys
 
-import pytest
-
 from mlplab.course import source_dir
 from mlplab.reference import reference
-
-pytestmark = pytest.mark.xdist_group("mnist")
 
 
 def test_reference_mnist_baseline_reaches_the_reports_test_accuracy(data):

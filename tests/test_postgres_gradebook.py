@@ -30,8 +30,6 @@ from mlplab.gradebook import exported_totals
 from .conftest import ROOT
 from .submissions import build
 
-pytestmark = pytest.mark.xdist_group("postgres")
-
 PG_ENV = "MLPLAB_TEST_PG_URL"
 STEMS = ("01_layers", "02_normalization")
 DUE = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)

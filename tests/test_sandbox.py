@@ -203,3 +203,17 @@ def test_mlplab_grade_refuses_without_bubblewrap_and_says_how_to_fix_it(tmp_path
     )
     assert proc.returncode == 2 and proc.stdout == ""
     assert "bubblewrap" in proc.stderr and "--unsafe-no-sandbox" in proc.stderr
+
+
+def test_a_hanging_cell_is_skipped_and_the_cells_around_it_still_load():
+    config = SandboxConfig(labutils_dir=RELEASE / "labutils", limits=Limits(load_timeout_s=1.0), slot=7)
+    units = [
+        CodeUnit("first", "def f():\n    return 1"),
+        CodeUnit("hangs", "import time\ntime.sleep(3600)"),
+        CodeUnit("last", "def g():\n    return 2"),
+    ]
+    student = RemoteStudent(units, config)
+    assert (student.call("f"), student.call("g")) == (1, 2)
+    assert student.skipped == {"hangs"}
+    assert any("hangs: running this cell took longer" in note for note in student.notes)
+    student.close()
