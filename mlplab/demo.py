@@ -30,7 +30,7 @@ from pathlib import Path
 
 from mlplab.course import ASSIGNMENT, course_root
 from mlplab.generate import generate, nbgrader
-from mlplab.mutants import apply_to_source, edit_notebook, load_change, solution_sources, strip_markers
+from mlplab.mutants import apply_to_source, edit_notebook, load_change, solution_sources
 
 COURSE_PARTS = ("nbgrader_config.py", "source", "grader_tests")
 
@@ -371,4 +371,4 @@ def main(out: Path | None = None, jobs: int = 2) -> int:
     return 0
 
 
-__all__ = ["class_roster", "run_demo", "main", "strip_markers"]
+__all__ = ["class_roster", "run_demo", "main"]
