@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from mlplab.student import Student, StudentCrash, StudentError, StudentTimeout
 MAX_MESSAGES_PER_TASK = 8
 TASK_MARKER = re.compile(r"""mark\.task\(\s*["']([^"']+)["']""")
 MAX_MESSAGE_CHARS = 400
+UNUSED_PYTEST_PLUGINS = ("cacheprovider", "terminal", "logging", "unraisableexception", "threadexception",
+                         "junitxml", "doctest", "pastebin", "stepwise", "faulthandler")
 
 
 @dataclass
@@ -237,21 +240,23 @@ def run_graders(plugin: GradingPlugin, root: Path | None = None) -> None:
     """Run the grader suite with ``plugin`` (output of pytest itself is discarded)."""
     root = root or course_root()
     graders = _graders_on_path(root)
-    args = [
-        str(graders),
-        "-c",
-        str(graders / "pytest.ini"),
-        "--rootdir",
-        str(root),
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:terminal",
-        "--capture=no",
-    ]
+    args = [str(graders), "-c", str(graders / "pytest.ini"), "--rootdir", str(root), "--capture=no"]
+    # the graders check with `expect`, never bare asserts: no assertion rewriting; and none of pytest's
+    # reporting, caching, log capture or end-of-run garbage hunting (a second of a 10 s budget)
+    args.append("--assert=plain")
+    for name in UNUSED_PYTEST_PLUGINS:
+        args += ["-p", f"no:{name}"]
     sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        code = pytest.main(args, plugins=[plugin])
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party plugins (xdist, anyio...) in grading
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            code = pytest.main(args, plugins=[plugin])
+    finally:
+        if autoload is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise RuntimeError(f"the grader suite could not run (pytest exit {int(code)}): {sink.getvalue()[-2000:]}")
     for result in plugin.results.values():
@@ -306,7 +311,11 @@ def find_notebooks(path: Path, task_table: dict[str, Task]) -> Submission:
 
 
 class RemoteProvider:
-    """Builds sandboxed students for the notebooks of one submission."""
+    """Builds sandboxed students for the notebooks of one submission.
+
+    All of them are workers forked from the submission's sandboxes (see
+    :class:`mlplab.worker_client.Forkserver`), which import the heavy libraries once.
+    """
 
     def __init__(self, submission: Submission, config: SandboxConfig, root: Path) -> None:
         self.submission = submission
@@ -315,6 +324,23 @@ class RemoteProvider:
         self.notes: list[str] = []
         self._skipped: dict[str, set[str]] = {}
         self._units: dict[str, list[CodeUnit] | NotebookError] = {}
+        self._forkserver = None
+        self._lock = threading.Lock()
+
+    def forkserver(self):
+        """The submission's workers' source (created on first use)."""
+        from mlplab.worker_client import Forkserver
+
+        with self._lock:
+            if self._forkserver is None:
+                self._forkserver = Forkserver(self.config)
+            return self._forkserver
+
+    def close(self) -> None:
+        with self._lock:
+            if self._forkserver is not None:
+                self._forkserver.close()
+                self._forkserver = None
 
     def units(self, stem: str) -> list[CodeUnit]:
         if stem not in self._units:
@@ -337,7 +363,13 @@ class RemoteProvider:
         units = self.units(stem)
         if reference_names:
             units = units + units_defining(reference_names, self.root)
-        return RemoteStudent(units, self.config, notes=self.notes, skipped=self._skipped.setdefault(stem, set()))
+        return RemoteStudent(
+            units,
+            self.config,
+            notes=self.notes,
+            skipped=self._skipped.setdefault(stem, set()),
+            forkserver=self.forkserver(),
+        )
 
 
 def grade_path(
@@ -395,6 +427,7 @@ def grade_path(
                         errors.append(text)
     finally:
         plugin.close()
+        provider.close()
     if os.environ.get("MLPLAB_GRADER_DEBUG"):
         for task_id, res in plugin.results.items():
             print(f"[timing] {task_id}: {res.seconds:.2f} s", file=sys.__stderr__)

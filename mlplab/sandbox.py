@@ -1,8 +1,12 @@
-"""How a student worker process is started: bubblewrap sandbox or plain subprocess.
+"""How a submission's sandbox is started: bubblewrap sandbox or plain subprocess.
+
+The sandbox runs the submission's zygote (:mod:`mlplab.zygote`), which forks the workers; every
+limit below applies to the zygote and each worker alike (rlimits are inherited through fork).
 
 The hardened sandbox (Linux, Debian's ``bwrap``):
 
-* new IPC, PID, network, UTS and cgroup namespaces; no network devices at all;
+* new IPC, PID, network, UTS and cgroup namespaces; no network devices at all; the zygote is
+  the PID namespace's init, which the workers cannot signal or trace;
 * read-only system (``/usr``, ``/lib*``, ``/bin``), read-only Python and
   virtualenv, read-only toolkit code (``mlplab``) and provided helpers
   (``labutils`` from the *release*), a private tmpfs ``/tmp``, one writable
@@ -124,8 +128,9 @@ def sandbox_uid(slot: int) -> int:
 
 
 def worker_bootstrap(package_parent: str, labutils_parent: str | None) -> str:
+    """The ``python -c`` program of the sandbox: the submission's zygote (fork server)."""
     paths = [package_parent] + ([labutils_parent] if labutils_parent else [])
-    return f"import sys; sys.path[:0] = {paths!r}; from mlplab.worker import serve; serve()"
+    return f"import sys; sys.path[:0] = {paths!r}; from mlplab.zygote import serve; serve()"
 
 
 def make_scratch(slot: int) -> Path:
@@ -139,7 +144,7 @@ def make_scratch(slot: int) -> Path:
 
 
 def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment that start one worker."""
+    """The argv and environment that start one sandbox (its zygote: the fork server of the workers)."""
     package_dir = Path(mlplab.__file__).resolve().parent
     labutils = config.labutils_dir.resolve() if config.labutils_dir else None
     if config.unsafe:
@@ -158,6 +163,10 @@ def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dic
         argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     else:
         argv += ["--unshare-all", "--cap-drop", "ALL"]
+    # the zygote is the pid namespace's init: the workers it forks cannot signal it (the kernel drops
+    # signals to a namespace's init from inside unless it handles them), so no cell can kill the
+    # sandbox of the other workers
+    argv += ["--as-pid-1"]
     # /proc, /dev and the private /tmp first: later binds may live below /tmp (a course cloned there)
     argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
     for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin"):

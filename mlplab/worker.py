@@ -1,10 +1,9 @@
-"""Entry point of the student worker process (run inside the sandbox).
+"""The student worker's request loop (run inside the sandbox).
 
-Protocol: the parent writes length-prefixed JSON requests on the worker's
-stdin and reads replies from its stdout. Before any student code runs, the
-worker moves the channel to private file descriptors and points fds 0/1/2 at
-``/dev/null`` (or a capped log), so prints, megabytes of output or fake
-"All tests passed" text cannot reach the channel by accident. Student code can
+A worker is a child forked by the submission's zygote (:mod:`mlplab.zygote`), which hands it a
+private socket to the grading process. The grading process writes length-prefixed JSON requests on
+it and reads the replies. Before any student code runs, fds 0/1/2 point at ``/dev/null``, so prints,
+megabytes of output or fake "All tests passed" text cannot reach the channel by accident. Student code can
 still reach the channel on purpose; that only lets it choose the values it
 answers with, which the grading process checks anyway.
 
@@ -15,27 +14,11 @@ Replies: ``{"ok": value}`` or ``{"error": {"type", "message", "where"}}``.
 
 from __future__ import annotations
 
-import os
-import sys
+from typing import BinaryIO
 
 
-def _private_channel() -> tuple:
-    rfd = os.dup(0)
-    wfd = os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    return os.fdopen(rfd, "rb", buffering=0), os.fdopen(wfd, "wb", buffering=0)
-
-
-def serve() -> None:
-    """Answer requests until the parent closes the channel."""
-    reader, writer = _private_channel()
-    sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-
+def serve(reader: BinaryIO, writer: BinaryIO) -> None:
+    """Answer requests read from ``reader`` on ``writer`` until the grading process closes the channel."""
     from mlplab.session import Session, describe_exception
     from mlplab.values import ChannelError, decode, encode, read_message, write_message
 
@@ -59,7 +42,3 @@ def serve() -> None:
             write_message(writer, reply)
         except ChannelError as exc:  # an unsendable result, e.g. object-dtype arrays
             write_message(writer, {"error": {"type": "ChannelError", "message": str(exc), "where": None}})
-
-
-if __name__ == "__main__":
-    serve()

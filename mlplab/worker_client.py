@@ -1,11 +1,12 @@
-"""The grading side of a sandboxed worker: start it, talk to it, stop it.
+"""The grading side of sandboxed workers: start them, talk to them, stop them.
 
-:class:`RemoteStudent` implements the :class:`~mlplab.student.Student`
-interface over the value-only channel. Each operation has a wall-clock
-timeout; on timeout or death the whole process group is killed, the call
-raises :class:`~mlplab.student.StudentTimeout` / ``StudentCrash``, and the next
-operation starts a fresh worker that reloads the submission's code (skipping
-cells that hung or killed the worker while loading).
+A submission gets one sandbox whose zygote (:mod:`mlplab.zygote`) imports the heavy libraries once
+and forks the workers (:class:`Forkserver`, :class:`Zygote`, :class:`ForkedWorker`).
+:class:`RemoteStudent` implements the :class:`~mlplab.student.Student` interface over a worker's
+value-only channel. Each operation has a wall-clock timeout; on timeout or death the worker's
+process group is killed, the call raises :class:`~mlplab.student.StudentTimeout` /
+``StudentCrash``, and the next operation starts a fresh worker that reloads the submission's code
+(skipping cells that hung or killed the worker while loading).
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ import queue
 import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from mlplab.notebook_code import CodeUnit
@@ -29,6 +33,7 @@ from mlplab.student import Student, StudentCrash, StudentError, StudentTimeout, 
 from mlplab.values import MAX_MESSAGE_BYTES, ChannelError, decode, encode, write_message
 
 PRELOAD = ("numpy", "torch", "torchvision", "matplotlib")
+FORK_TIMEOUT_S = 30.0
 
 _spawn_requests: queue.Queue = queue.Queue()
 _spawner_lock = threading.Lock()
@@ -67,26 +72,164 @@ def spawn(make):
     return box[0]
 
 
-class _Worker:
-    """One running worker process."""
+class ZygoteLost(RuntimeError):
+    """The submission's zygote died or stopped answering."""
 
-    def __init__(self, config: SandboxConfig) -> None:
+
+class Zygote:
+    """One sandbox running the fork server of a submission (see :mod:`mlplab.zygote`)."""
+
+    def __init__(self, config: SandboxConfig, modules: Sequence[str] = ()) -> None:
         self.config = config
         self.scratch = make_scratch(config.slot)
         argv, env = worker_command(config, self.scratch)
-        self.proc = spawn(
-            lambda: subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env or None,
-                cwd=str(self.scratch),
-                start_new_session=True,
-                preexec_fn=preexec(config),
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.proc = spawn(
+                lambda: subprocess.Popen(
+                    argv,
+                    stdin=theirs.fileno(),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=env or None,
+                    cwd=str(self.scratch),
+                    start_new_session=True,
+                    preexec_fn=preexec(config),
+                )
             )
-        )
-        self._fd = self.proc.stdout.fileno()
+        except BaseException:
+            ours.close()
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise
+        finally:
+            theirs.close()
+        self.sock = ours
+        self._buffer = b""
+        self._lock = threading.Lock()
+        if modules:
+            # trusted imports with a generous timeout: a slow `import torch` on a busy machine must not
+            # count against the student's cells
+            self._ask({"op": "preload", "modules": list(modules)}, config.limits.preload_timeout_s)
+
+    # -- control channel ----------------------------------------------------------
+    def _read_reply(self) -> Any:
+        """The next JSON line from the zygote (the socket's timeout applies)."""
+        try:
+            while b"\n" not in self._buffer:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ZygoteLost("the sandbox exited")
+                self._buffer += chunk
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            reply = json.loads(line)
+        except (OSError, ValueError) as exc:  # socket.timeout is an OSError
+            raise ZygoteLost(f"the sandbox stopped answering ({type(exc).__name__})") from None
+        if not isinstance(reply, dict) or "ok" not in reply:
+            raise ZygoteLost("the sandbox sent a malformed reply")
+        return reply["ok"]
+
+    def _ask(self, message: dict, timeout: float) -> Any:
+        try:
+            self.sock.settimeout(timeout)
+            self.sock.sendall(json.dumps(message).encode() + b"\n")
+        except OSError as exc:
+            raise ZygoteLost(f"the sandbox stopped answering ({type(exc).__name__})") from None
+        return self._read_reply()
+
+    def fork(self) -> ForkedWorker:
+        """A fresh worker forked from the zygote."""
+        with self._lock:
+            if not self.alive():
+                raise ZygoteLost("the sandbox exited")
+            try:
+                self.sock.settimeout(FORK_TIMEOUT_S)
+                self.sock.sendall(b'{"op": "fork"}\n')
+                byte, fds, _, _ = socket.recv_fds(self.sock, 1, 1)
+            except OSError as exc:
+                raise ZygoteLost(f"the sandbox did not fork a worker ({type(exc).__name__})") from None
+            if byte != b"w" or len(fds) != 1:
+                for fd in fds:
+                    os.close(fd)
+                raise ZygoteLost("the sandbox did not hand over a worker channel")
+            channel = socket.socket(fileno=fds[0])
+            try:
+                local_pid = self._fork_reply()
+                creds = channel.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            except BaseException:
+                channel.close()
+                raise
+            host_pid = struct.unpack("3i", creds)[0]
+            return ForkedWorker(self, channel, host_pid, local_pid)
+
+    def _fork_reply(self) -> int:
+        """The zygote's answer to a fork request (already sent): the child's pid inside the sandbox."""
+        reply = self._read_reply()
+        try:
+            return int(reply["pid"])
+        except (KeyError, TypeError, ValueError):
+            raise ZygoteLost("the sandbox sent no worker pid") from None
+
+    def exit_code(self, local_pid: int, wait_s: float) -> int | None:
+        """How worker ``local_pid`` ended (``subprocess`` convention), None if unknown or still running."""
+        with self._lock:
+            if not self.alive():
+                return None
+            try:
+                code = self._ask({"op": "status", "pid": local_pid, "wait_s": wait_s}, wait_s + 2.0).get("code")
+            except (ZygoteLost, AttributeError):
+                return None
+        return code if isinstance(code, int) else None
+
+    def alive(self, wait_s: float = 0.0) -> bool:
+        """Whether the sandbox still runs (waiting up to ``wait_s`` for it to finish exiting)."""
+        try:
+            self.proc.wait(timeout=wait_s) if wait_s else None
+        except subprocess.TimeoutExpired:
+            return True
+        return self.proc.poll() is None
+
+    def zygote_pids(self) -> list[int]:
+        """Host pids of the processes bwrap started (the zygote; empty once it is gone)."""
+        try:
+            text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(pid) for pid in text.split()]
+
+    def close(self) -> None:
+        """Kill the sandbox, every worker in it, and remove its scratch directory.
+
+        Closing the control socket alone would do: the zygote exits when it reads end-of-file, as it
+        does when the grading process dies (bubblewrap's --die-with-parent does not reach a pid 1
+        that switched uid), and the workers die with their pid namespace.
+        """
+        if self.proc.poll() is None:
+            # the zygote first (bwrap's child, the sandbox's init): its death ends the pid namespace
+            for pid in self.zygote_pids():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class ForkedWorker:
+    """One worker process (a child of a zygote) and its private channel."""
+
+    def __init__(self, zygote: Zygote, channel: socket.socket, host_pid: int, local_pid: int) -> None:
+        self.zygote = zygote
+        self.owns_zygote = False
+        self.host_pid = host_pid
+        self.local_pid = local_pid
+        self._fd = channel.detach()
+        self._writer = os.fdopen(os.dup(self._fd), "wb", buffering=0)
+        self._closed = False
 
     def _read_exact(self, n: int, deadline: float) -> bytes:
         chunks = []
@@ -97,7 +240,10 @@ class _Worker:
             ready, _, _ = select.select([self._fd], [], [], remaining)
             if not ready:
                 raise TimeoutError
-            chunk = os.read(self._fd, min(n, 1 << 20))
+            try:
+                chunk = os.read(self._fd, min(n, 1 << 20))
+            except ConnectionResetError:
+                chunk = b""
             if not chunk:
                 raise EOFError
             chunks.append(chunk)
@@ -106,7 +252,7 @@ class _Worker:
 
     def request(self, message: dict, timeout: float) -> dict:
         try:
-            write_message(self.proc.stdin, message)
+            write_message(self._writer, message)
         except (BrokenPipeError, OSError):
             raise EOFError from None
         deadline = time.monotonic() + timeout
@@ -122,15 +268,25 @@ class _Worker:
             raise ChannelError("worker sent a malformed message")
         return reply
 
-    def exit_description(self) -> str:
+    def alive(self) -> bool:
+        if self._closed:
+            return False
         try:
-            code = self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            code = None
+            os.kill(self.host_pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return self.zygote.alive()
+
+    def zygote_lost(self) -> bool:
+        """True when this worker died because the zygote it shares with others died."""
+        return not self.owns_zygote and not self.zygote.alive(wait_s=1.0)
+
+    def exit_description(self) -> str:
+        code = self.zygote.exit_code(self.local_pid, 2.0)
         if code is None:
             return "the worker stopped answering"
-        if code > 128:  # bubblewrap reports a child killed by signal N as exit code 128 + N
-            code = -(code - 128)
         if code < 0:
             try:
                 name = signal.Signals(-code).name
@@ -142,17 +298,81 @@ class _Worker:
         return f"the worker process exited with code {code} (sys.exit/os._exit or a crash)"
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
+        """Kill the worker's process group (its children too); with an own zygote, the whole sandbox."""
+        if not self._closed:
+            self._closed = True
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
-        for stream in (self.proc.stdin, self.proc.stdout):
+                os.killpg(self.host_pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.host_pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
-                stream.close()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+                self._writer.close()
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            if not self.owns_zygote:
+                self.zygote.exit_code(self.local_pid, 0.5)  # let the zygote reap it
+        if self.owns_zygote:
+            self.zygote.close()
+
+
+def preload_modules(units: Sequence[CodeUnit]) -> list[str]:
+    """The heavy libraries ``units`` import, to import once in the zygote (trusted, before student code).
+
+    ``torch._dynamo`` comes with torch: the first optimizer PyTorch builds imports it (about a second).
+    """
+    modules = [m for m in PRELOAD if any(f"import {m}" in u.source or f"from {m}" in u.source for u in units)]
+    if "torch" in modules:
+        modules.append("torch._dynamo")
+    if "matplotlib" in modules:
+        modules.append("matplotlib.pyplot")
+    return modules
+
+
+class Forkserver:
+    """Hands out workers for one submission: forks of a shared zygote per set of preloaded libraries.
+
+    Notebooks that import only numpy get their workers from a zygote that is ready in a tenth of a
+    second; those that import PyTorch from one that imported it (once, for all of them). A worker
+    that dies takes only itself down. Should a shared zygote die or stop answering anyway, the
+    workers get one sandbox each from then on (a zygote of their own), as if nothing were shared.
+    """
+
+    def __init__(self, config: SandboxConfig, shared: bool = True) -> None:
+        self.config = config
+        self.shared = shared
+        self._zygotes: dict[tuple[str, ...], Zygote] = {}
+        self._locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def new_worker(self, modules: Sequence[str] = ()) -> ForkedWorker:
+        """A fresh worker whose zygote imported ``modules``."""
+        key = tuple(modules)
+        if self.shared:
+            with self._lock:
+                lock = self._locks.setdefault(key, threading.Lock())
+            with lock:
+                try:
+                    zygote = self._zygotes.get(key)
+                    if zygote is None:
+                        zygote = self._zygotes[key] = Zygote(self.config, key)
+                    return zygote.fork()
+                except ZygoteLost:
+                    self.shared = False  # from now on: one sandbox per worker
+                    self.close()
+        zygote = Zygote(self.config, key)
+        try:
+            worker = zygote.fork()
+        except BaseException:
+            zygote.close()
+            raise
+        worker.owns_zygote = True
+        return worker
+
+    def close(self) -> None:
+        with self._lock:
+            zygotes, self._zygotes = list(self._zygotes.values()), {}
+        for zygote in zygotes:
+            zygote.close()
 
 
 class RemoteStudent(Student):
@@ -164,12 +384,16 @@ class RemoteStudent(Student):
         config: SandboxConfig,
         notes: list[str] | None = None,
         skipped: set[str] | None = None,
+        forkserver: Forkserver | None = None,
     ) -> None:
         self.units = list(units)
         self.config = config
         self.skipped: set[str] = skipped if skipped is not None else set()
         self.notes: list[str] = notes if notes is not None else []
-        self._worker: _Worker | None = None
+        self._own_forkserver = forkserver is None
+        self.forkserver = forkserver or Forkserver(config)
+        self.preload = preload_modules(self.units)
+        self._worker: ForkedWorker | None = None
         self._load_errors: list[str] = []
         self._load_spent = 0.0
         self._lock = threading.Lock()
@@ -183,40 +407,21 @@ class RemoteStudent(Student):
 
         threading.Thread(target=quietly, daemon=True).start()
 
-    def _ensure(self) -> _Worker:
+    def _ensure(self) -> ForkedWorker:
         with self._lock:
             return self._start()
 
     # -- lifecycle ----------------------------------------------------------
-    def _preload(self, worker: _Worker) -> None:
-        """Import the heavy libraries the code uses before any student code runs.
-
-        Trusted code with a generous timeout: a slow ``import torch`` on a busy machine must not
-        count against the student's cells.
-        """
-        modules = [m for m in PRELOAD if any(f"import {m}" in u.source or f"from {m}" in u.source for u in self.units)]
-        if modules:
-            source = "\n".join(f"import {m}" for m in modules)
-            with contextlib.suppress(TimeoutError, EOFError, ChannelError):
-                worker.request(
-                    {"op": "exec", "label": "preload", "source": source}, self.config.limits.preload_timeout_s
-                )
-
-    def _new_worker(self) -> _Worker:
-        worker = _Worker(self.config)
-        self._preload(worker)
-        return worker
-
-    def _start(self) -> _Worker:
-        if self._worker is not None and self._worker.proc.poll() is None:
+    def _start(self) -> ForkedWorker:
+        if self._worker is not None and self._worker.alive():
             return self._worker
-        self.close()
+        self._stop_worker()
         # a cell that hangs or kills the worker is skipped and loading starts over in a fresh worker,
         # so the cells before it are loaded again (each pass skips one more cell, so this ends)
         while not self._load_all():
             pass
         if self._worker is None:
-            self._worker = self._new_worker()
+            self._worker = self.forkserver.new_worker(self.preload)
         return self._worker
 
     def _load_all(self) -> bool:
@@ -233,7 +438,7 @@ class RemoteStudent(Student):
                     f"{limits.load_budget_s:.0f} s in total to load"
                 )
                 continue
-            worker = self._worker or self._new_worker()
+            worker = self._worker or self.forkserver.new_worker(self.preload)
             self._worker = worker
             began = time.monotonic()
             try:
@@ -249,6 +454,10 @@ class RemoteStudent(Student):
                 )
                 return False
             except (EOFError, ChannelError):
+                if worker.zygote_lost():
+                    # another worker's code killed the shared sandbox: not this cell's fault
+                    self._stop_worker()
+                    return False
                 self._skip(
                     unit, f"{unit.label}: {worker.exit_description()} while loading this cell, so it was skipped"
                 )
@@ -262,14 +471,18 @@ class RemoteStudent(Student):
     def _skip(self, unit: CodeUnit, note: str) -> None:
         self.skipped.add(unit.label)
         self.notes.append(note)
+        self._stop_worker()
+
+    def _stop_worker(self) -> None:
         if self._worker is not None:
             self._worker.kill()
             self._worker = None
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.kill()
-            self._worker = None
+        """Stop the worker (and the sandbox, when this student has its own)."""
+        self._stop_worker()
+        if self._own_forkserver:
+            self.forkserver.close()
 
     # -- operations -----------------------------------------------------------
     def load_errors(self) -> list[str]:
@@ -282,14 +495,14 @@ class RemoteStudent(Student):
         try:
             reply = worker.request({"op": op, "args": encode(args)}, timeout)
         except TimeoutError:
-            self.close()
+            self._stop_worker()
             raise StudentTimeout("Timeout", f"your code ran longer than {timeout:.0f} s and was stopped") from None
         except EOFError:
             description = worker.exit_description()
-            self.close()
+            self._stop_worker()
             raise StudentCrash("WorkerDied", description) from None
         except ChannelError as exc:
-            self.close()
+            self._stop_worker()
             raise StudentError("ChannelError", str(exc)) from None
         if "error" in reply:
             raise _unpack_error(reply["error"])

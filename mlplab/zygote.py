@@ -1,0 +1,188 @@
+"""The fork server of one submission's sandbox (runs inside the sandbox, trusted code only).
+
+Starting a worker used to mean starting a sandbox and a Python interpreter and importing numpy (and
+PyTorch, 2-3 s of CPU) for every worker: a submission needs a dozen of them. The zygote is started
+once per submission, inside the same sandbox a worker had: it imports the heavy libraries the
+submission uses, then forks one child per worker. A child starts with those libraries already in
+memory, copy-on-write. The zygote itself never runs student code.
+
+Control protocol on fd 0 (a Unix stream socket from the grading process), one JSON line each way:
+
+* ``{"op": "preload", "modules": [...]}`` -> ``{"ok": [imported modules]}``;
+* ``{"op": "fork"}``: the zygote forks; the child starts its own session, creates a socket pair,
+  passes one end to the grading process (``SCM_RIGHTS``, one byte ``w``), closes the control
+  socket and serves :func:`mlplab.worker.serve` on the other end. The grading process reads the
+  child's pid in its own pid namespace from ``SO_PEERCRED`` of that end, so it can kill the child's
+  process group itself. The zygote answers ``{"ok": {"pid": zygote-side pid}}`` once the end is
+  passed;
+* ``{"op": "status", "pid": n, "wait_s": t}`` -> ``{"ok": {"code": c}}`` (exit code, negative for a
+  signal, as in :mod:`subprocess`) or ``{"ok": {"code": null}}`` while the child still runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+# signals the zygote ignores (it is the sandbox's pid 1, which the kernel already shields from signals
+# sent inside the sandbox unless a handler is installed: Python installs one for SIGINT)
+IGNORED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+           signal.SIGALRM)
+
+
+def _quiet_standard_streams() -> None:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
+def _prctl(option: int, value: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(option, value)
+
+
+def _preload(modules: list[str]) -> list[str]:
+    done = []
+    for name in modules:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+            done.append(name)
+    return done
+
+
+def _become_worker(control: socket.socket, ready_fd: int, number: int) -> None:
+    """In the forked child: hand a fresh channel to the grading process, then serve on it."""
+    code = 0
+    try:
+        os.setsid()
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(PR_SET_DUMPABLE, 1)
+        for signum in (*IGNORED, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        socket.send_fds(control, [b"w"], [theirs.fileno()])
+        theirs.close()
+        control.close()
+        os.close(ready_fd)
+        home = os.path.join(os.getcwd(), f"w{number}")
+        os.makedirs(home, mode=0o700, exist_ok=True)
+        os.chdir(home)
+        os.environ["HOME"] = home
+        fd = mine.detach()
+        reader = os.fdopen(fd, "rb", buffering=0)
+        writer = os.fdopen(os.dup(fd), "wb", buffering=0)
+        from mlplab.worker import serve
+
+        serve(reader, writer)
+    except BaseException:  # noqa: BLE001 - a child never returns into the zygote's loop
+        code = 1
+    os._exit(code)
+
+
+class _Lines:
+    """Newline-delimited JSON over the control socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def read(self) -> dict | None:
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def write(self, message: dict) -> None:
+        self.sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+def _reap(statuses: dict[int, int]) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        statuses[pid] = os.waitstatus_to_exitcode(status)
+
+
+def _status(pid: int, wait_s: float, statuses: dict[int, int]) -> int | None:
+    deadline = time.monotonic() + max(0.0, min(wait_s, 5.0))
+    while True:
+        _reap(statuses)
+        if pid in statuses:
+            return statuses[pid]
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.02)
+
+
+def serve() -> None:
+    """Answer control requests until the grading process closes the control socket."""
+    control = socket.socket(fileno=os.dup(0))
+    _quiet_standard_streams()
+    _prctl(PR_SET_DUMPABLE, 0)  # no worker may ptrace the zygote or read its memory
+    for signum in IGNORED:
+        signal.signal(signum, signal.SIG_IGN)
+    lines = _Lines(control)
+    statuses: dict[int, int] = {}
+    # reap exited workers (and orphans: the zygote is the sandbox's init) as soon as they exit
+    signal.signal(signal.SIGCHLD, lambda *_: _reap(statuses))
+    forked = 0
+    while True:
+        try:
+            request = lines.read()
+        except (OSError, ValueError):
+            request = None
+        if request is None:
+            return
+        _reap(statuses)
+        op = request.get("op")
+        if op == "preload":
+            reply: dict = {"ok": _preload([str(m) for m in request.get("modules", [])])}
+        elif op == "fork":
+            forked += 1
+            ready_r, ready_w = os.pipe()
+            try:
+                pid = os.fork()
+            except OSError as exc:  # e.g. the process limit of the sandbox uid is reached
+                os.close(ready_r)
+                os.close(ready_w)
+                reply = {"error": f"fork failed: {exc}"}
+            else:
+                if pid == 0:
+                    os.close(ready_r)
+                    _become_worker(control, ready_w, forked)
+                os.close(ready_w)
+                os.read(ready_r, 1)  # EOF once the child has passed its channel (or died)
+                os.close(ready_r)
+                reply = {"ok": {"pid": pid}}
+        elif op == "status":
+            reply = {"ok": {"code": _status(int(request["pid"]), float(request.get("wait_s", 0)), statuses)}}
+        else:
+            reply = {"error": f"unknown operation {op!r}"}
+        try:
+            lines.write(reply)
+        except OSError:
+            return
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,174 @@
+"""The submission's zygote: workers forked from one sandbox, isolated from each other and from it."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from mlplab import sandbox
+from mlplab.notebook_code import CodeUnit
+from mlplab.sandbox import SandboxConfig
+from mlplab.student import StudentTimeout
+from mlplab.worker_client import Forkserver, RemoteStudent, preload_modules
+
+from .conftest import RELEASE, ROOT
+from .test_sandbox import sandbox_uid_processes_gone
+
+PROBE = textwrap.dedent(
+    """
+    import os, signal
+
+    stash = []
+
+    def remember(value):
+        stash.append(value)
+        return len(stash)
+
+    def pids():
+        return os.getpid(), os.getppid()
+
+    def kill_parent_and_init():
+        for pid in (os.getppid(), 1):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGSTOP):
+                try:
+                    os.kill(pid, signum)
+                except OSError:
+                    pass
+        return "sent"
+
+    def read_parent_memory():
+        try:
+            with open(f"/proc/{os.getppid()}/mem", "rb") as fh:
+                fh.read(1)
+            return "read"
+        except OSError as exc:
+            return type(exc).__name__
+
+    def hang():
+        while True:
+            pass
+    """
+)
+
+
+def config(**limits) -> SandboxConfig:
+    cfg = SandboxConfig(labutils_dir=RELEASE / "labutils", slot=9)
+    for key, value in limits.items():
+        setattr(cfg.limits, key, value)
+    return cfg
+
+
+@pytest.fixture
+def forkserver():
+    server = Forkserver(config(call_timeout_s=1.0))
+    yield server
+    server.close()
+
+
+def student(server: Forkserver, *units: CodeUnit) -> RemoteStudent:
+    return RemoteStudent([CodeUnit("probe", PROBE), *units], server.config, forkserver=server)
+
+
+def test_workers_of_a_submission_are_forks_of_one_zygote_with_separate_namespaces(forkserver):
+    a, b = student(forkserver), student(forkserver)
+    (pid_a, parent_a), (pid_b, parent_b) = a.call("pids"), b.call("pids")
+    assert pid_a != pid_b and parent_a == parent_b, "both workers should be children of the same zygote"
+    assert a.call("remember", 1) == 1 and a.call("remember", 2) == 2
+    assert b.call("remember", 3) == 1, "a worker saw another worker's objects"
+    assert len(forkserver._zygotes) == 1
+    a.close()
+    b.close()
+
+
+def test_a_worker_cannot_kill_stop_or_trace_the_zygote(forkserver):
+    a, b = student(forkserver), student(forkserver)
+    b_pid = b.call("pids")[0]
+    assert a.call("read_parent_memory") != "read"
+    assert a.call("kill_parent_and_init") == "sent"
+    time.sleep(0.3)
+    assert b.call("pids")[0] == b_pid, "killing the zygote from a worker took another worker down"
+    fresh = student(forkserver)
+    assert fresh.call("remember", 1) == 1, "the zygote no longer forks workers"
+    assert forkserver.shared
+    for s in (a, b, fresh):
+        s.close()
+
+
+def test_a_hanging_worker_is_killed_alone_and_replaced(forkserver):
+    a, b = student(forkserver), student(forkserver)
+    b_pid = b.call("pids")[0]
+    a_pid = a.call("pids")[0]
+    with pytest.raises(StudentTimeout):
+        a.call("hang")
+    assert a.call("pids")[0] != a_pid, "the hanging worker should have been replaced"
+    assert b.call("pids")[0] == b_pid
+    a.close()
+    b.close()
+
+
+def test_a_dead_zygote_costs_no_cell_and_later_workers_get_their_own_sandbox(forkserver):
+    slow = CodeUnit("slow", "import time\ntime.sleep(1.5)\ndef f():\n    return 7")
+    first = student(forkserver)
+    first.call("pids")
+    zygote = next(iter(forkserver._zygotes.values()))
+    loading = student(forkserver, slow)
+    result: dict = {}
+
+    def load() -> None:
+        try:
+            result["value"] = loading.call("f")
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            result["error"] = exc
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    time.sleep(0.7)  # "slow" is loading in a worker of the shared zygote
+    for pid in zygote.zygote_pids():
+        os.kill(pid, signal.SIGKILL)
+    thread.join(30)
+    assert result.get("value") == 7, result
+    assert loading.skipped == set(), "a cell was blamed for the zygote's death"
+    assert not forkserver.shared
+    assert first.call("remember", 1) == 1, "the worker that died with the zygote should have been replaced"
+    first.close()
+    loading.close()
+
+
+def test_preloaded_libraries_follow_the_imports_of_the_code():
+    torch_units = [CodeUnit("imports", "import numpy as np\nimport torch\nfrom torch import nn")]
+    assert preload_modules(torch_units) == ["numpy", "torch", "torch._dynamo"]
+    assert preload_modules([CodeUnit("imports", "import numpy as np")]) == ["numpy"]
+    assert preload_modules([CodeUnit("defs", "def f():\n    return 1")]) == []
+
+
+def test_killing_the_grading_process_ends_the_sandbox_and_all_its_workers(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from mlplab.notebook_code import CodeUnit
+        from mlplab.sandbox import SandboxConfig
+        from mlplab.worker_client import Forkserver, RemoteStudent
+        server = Forkserver(SandboxConfig(slot=12))
+        students = [RemoteStudent([CodeUnit("f", "def f():\\n    return 1")], server.config, forkserver=server)
+                    for _ in range(2)]
+        print(sum(s.call("f") for s in students), flush=True)
+        time.sleep(600)
+        """
+    )
+    grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert grader.stdout.readline().strip() == "2"
+    uid = sandbox.sandbox_uid(12)
+    assert not sandbox_uid_processes_gone(uid, wait_s=0.2), "expected running workers"
+    grader.kill()
+    grader.wait()
+    assert sandbox_uid_processes_gone(uid), "sandbox processes outlived the grading process"
