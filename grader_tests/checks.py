@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from mlplab.student import StudentCrash, StudentError, StudentTimeout
+
 
 class GradeFailure(AssertionError):
     """A grader check failed; ``str(exc)`` is the message for the student."""
@@ -177,3 +179,18 @@ def unpack(what: str, value: Any, n: int) -> tuple:
 def forward_dtype(out: Any) -> Any:
     """float32 when the student's forward kept float32, else None (not the backward's fault)."""
     return np.float32 if isinstance(out, np.ndarray) and out.dtype == np.float32 else None
+
+
+def forward_for_backward(student: Any, name: str, inputs: tuple, contract: Any) -> tuple[Any, Any]:
+    """``(out, cache)`` of the student's forward pass ``name(*inputs)``, to test its backward pass.
+
+    When that forward raises or does not return ``(out, cache)``, the cache the notebook documents
+    (``contract``, e.g. ``(x, w, b)``) stands in and ``out`` is None: a broken forward costs points
+    in its own task only. Timeouts and crashes are not masked (they have their own accounting).
+    """
+    try:
+        return unpack(name, student.call(name, *inputs), 2)
+    except (StudentTimeout, StudentCrash):
+        raise
+    except (StudentError, GradeFailure):
+        return None, contract

@@ -145,6 +145,10 @@ class GradingPlugin:
             self._students[key] = self.student_factory(*key)
         return self._students[key]
 
+    def students(self) -> dict[tuple[str, tuple[str, ...]], Student]:
+        """The students made so far, by (notebook, reference parts injected)."""
+        return dict(self._students)
+
     def close(self) -> None:
         for student in self._students.values():
             close = getattr(student, "close", None)
@@ -417,7 +421,7 @@ def grade_path(
                 student.warm_up()
     try:
         run_graders(plugin, root)
-        for key, student in plugin._students.items():
+        for key, student in plugin.students().items():
             if key[1]:
                 continue
             with contextlib.suppress(StudentError):
