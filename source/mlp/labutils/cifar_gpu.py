@@ -9,13 +9,17 @@ Why it is fast on a GPU:
   into the column indices;
 * the gathered batch comes out in ``channels_last`` layout, which the tensor cores prefer;
 * the forward pass runs under ``torch.autocast`` in bfloat16 on cuda;
+* SGD uses the fused kernel (``torch.optim.SGD(..., fused=True)``) on cuda;
 * nothing waits for the GPU inside an epoch: your ``train_one_epoch`` accumulates loss and
-  correct counts as device tensors and calls ``.item()`` once at the end;
-* optionally ``torch.compile`` (``MLPLAB_COMPILE=1``; off on cpu, where it does not pay).
+  correct counts as device tensors and converts them to Python numbers once, at the end;
+* optionally ``torch.compile`` (``MLPLAB_COMPILE=1``; off by default).
 
 The same code runs on cpu (slowly), which is how the notebook is tested without a GPU: in
 quick mode (``MLPLAB_QUICK=1``, or no GPU) the experiments shrink to a few epochs on a few
-thousand images.
+thousand images. On cpu the fast paths are off by default but can be switched on explicitly
+(``MLPLAB_AMP=1``, ``MLPLAB_FUSED=1``, ``MLPLAB_COMPILE=1``, or the fields of :class:`LabConfig`):
+PyTorch supports bf16 autocast, the fused SGD kernel and ``torch.compile`` on cpu too, which is
+how these code paths are tested on machines without a GPU.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ class LabConfig:
     amp: bool = False  # bf16 autocast
     channels_last: bool = True
     compile: bool = False
+    fused: bool | None = None  # fused SGD kernel; None: on cuda only
     seed: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -99,8 +104,12 @@ def lab_config(device: str | torch.device | None = None) -> LabConfig:
     Full mode (the report's schedule: 100 epochs on 45,000 / 5,000 / 10,000 images) runs on cuda
     unless ``MLPLAB_QUICK=1``. Quick mode (``MLPLAB_QUICK=1`` or no GPU; force full on a cpu with
     ``MLPLAB_FULL=1``) trains a few epochs on at most 1,024 images: numbers then only show that the
-    pipeline works. ``MLPLAB_EPOCHS`` overrides the number of epochs, ``MLPLAB_COMPILE=1`` turns on
-    ``torch.compile`` (cuda only), ``MLPLAB_AMP=0`` turns off the bf16 autocast.
+    pipeline works. ``MLPLAB_EPOCHS`` overrides the number of epochs.
+
+    The fast paths: bf16 autocast is on by default on cuda (``MLPLAB_AMP=0`` turns it off) and off
+    on cpu (``MLPLAB_AMP=1`` turns it on); ``torch.compile`` is off unless ``MLPLAB_COMPILE=1`` (on
+    any device); the fused SGD kernel is used on cuda unless ``MLPLAB_FUSED=0``, and on cpu only with
+    ``MLPLAB_FUSED=1``.
     """
     dev = torch.device(device) if device is not None else pick_device()
     configure_torch(dev)
@@ -114,8 +123,10 @@ def lab_config(device: str | torch.device | None = None) -> LabConfig:
         cfg.max_test = 1000
         cfg.mlp_epochs = 6
         cfg.notes.append("QUICK MODE: a few epochs on a few images; the accuracies only show the pipeline works")
-    cfg.amp = cuda and _env_flag("MLPLAB_AMP") is not False
-    cfg.compile = cuda and bool(_env_flag("MLPLAB_COMPILE"))
+    amp = _env_flag("MLPLAB_AMP")
+    cfg.amp = amp is not False if cuda else bool(amp)
+    cfg.compile = bool(_env_flag("MLPLAB_COMPILE"))
+    cfg.fused = _env_flag("MLPLAB_FUSED")
     epochs = os.environ.get("MLPLAB_EPOCHS")
     if epochs:
         cfg.epochs = int(epochs)
@@ -280,10 +291,16 @@ class _Loader:
 
 # --------------------------------------------------------------------------- optimisation
 def make_optimizer(model: nn.Module, lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4,
-                   nesterov: bool = False) -> torch.optim.SGD:
-    """SGD with momentum and weight decay (fused kernel on cuda)."""
+                   nesterov: bool = False, fused: bool | None = None) -> torch.optim.SGD:
+    """SGD with momentum and weight decay.
+
+    ``fused``: True uses PyTorch's fused SGD kernel (one kernel launch for all parameters; cuda,
+    and cpu in the PyTorch this kit pins), False the default implementation, None (default) the
+    fused kernel exactly when every parameter is on cuda.
+    """
     params = list(model.parameters())
-    fused = bool(params) and all(p.is_cuda for p in params)
+    if fused is None:
+        fused = bool(params) and all(p.is_cuda for p in params)
     kwargs = {"fused": True} if fused else {}
     return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov,
                            **kwargs)
@@ -292,7 +309,7 @@ def make_optimizer(model: nn.Module, lr: float = 0.1, momentum: float = 0.9, wei
 def make_scheduler(optimizer: torch.optim.Optimizer, epochs: int, milestones=(0.5, 0.75),
                    gamma: float = 0.1) -> torch.optim.lr_scheduler.MultiStepLR:
     """Multiply the learning rate by ``gamma`` after 50% and 75% of the epochs (stepped once per epoch)."""
-    marks = sorted({max(1, int(round(f * epochs))) for f in milestones})
+    marks = sorted({max(1, int(f * epochs)) for f in milestones})  # floor: 3 epochs decay after 1 and 2
     return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=marks, gamma=gamma)
 
 
@@ -342,7 +359,7 @@ def run_experiment(name: str, build: Callable[[], nn.Module], init: Callable[[nn
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     runner = torch.compile(model) if cfg.compile else model
-    optimizer = make_optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay)
+    optimizer = make_optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay, fused=cfg.fused)
     scheduler = make_scheduler(optimizer, epochs, cfg.milestones, cfg.gamma)
     gen = torch.Generator(device=device)
     gen.manual_seed(cfg.seed)
