@@ -8,12 +8,16 @@ grader's source.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from mlplab.student import StudentCrash, StudentError, StudentTimeout
+from mlplab.student import StudentError
+
+# per student: forward functions that failed once (see forward_for_backward)
+_BROKEN_FORWARDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class GradeFailure(AssertionError):
@@ -184,13 +188,15 @@ def forward_dtype(out: Any) -> Any:
 def forward_for_backward(student: Any, name: str, inputs: tuple, contract: Any) -> tuple[Any, Any]:
     """``(out, cache)`` of the student's forward pass ``name(*inputs)``, to test its backward pass.
 
-    When that forward raises or does not return ``(out, cache)``, the cache the notebook documents
-    (``contract``, e.g. ``(x, w, b)``) stands in and ``out`` is None: a broken forward costs points
-    in its own task only. Timeouts and crashes are not masked (they have their own accounting).
+    When that forward fails (raises, hangs, kills its worker, or does not return ``(out, cache)``),
+    the cache the notebook documents (``contract``, e.g. ``(x, w, b)``) stands in and ``out`` is
+    None, now and for the rest of this student's checks: a broken forward costs points in its own
+    task only, and a hanging one costs its time once.
     """
-    try:
-        return unpack(name, student.call(name, *inputs), 2)
-    except (StudentTimeout, StudentCrash):
-        raise
-    except (StudentError, GradeFailure):
-        return None, contract
+    broken = _BROKEN_FORWARDS.setdefault(student, set())
+    if name not in broken:
+        try:
+            return unpack(name, student.call(name, *inputs), 2)
+        except (StudentError, GradeFailure):  # timeouts and crashes are StudentErrors too
+            broken.add(name)
+    return None, contract

@@ -86,7 +86,17 @@ def _set_rlimits(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if os.geteuid() != 0:
         # as root the limit is applied after setpriv switches uid (see worker_command)
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
+        resource.setrlimit(resource.RLIMIT_NPROC, (zygote_process_limit(limits),) * 2)
+
+
+def zygote_process_limit(limits: Limits) -> int:
+    """RLIMIT_NPROC of the zygote: twice the workers' own limit.
+
+    The limit counts every process of the sandbox uid, and the workers are forks of the zygote. Each
+    worker lowers its limit to ``limits.processes`` right after the fork, so a fork loop in one
+    worker stops there while the zygote keeps the headroom to fork the submission's other workers.
+    """
+    return 2 * limits.processes
 
 
 def _worker_env(config: SandboxConfig, home: str) -> dict[str, str]:
@@ -102,6 +112,7 @@ def _worker_env(config: SandboxConfig, home: str) -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "MLPLAB_QUICK": "1",
         "MLPLAB_IN_SANDBOX": "1",
+        "MLPLAB_WORKER_NPROC": str(config.limits.processes),
         "TMPDIR": "/tmp",
     }
     env.update(config.extra_env)
@@ -199,7 +210,7 @@ def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dic
             "--bounding-set=-all",
             "--no-new-privs",
             "prlimit",
-            f"--nproc={config.limits.processes}",
+            f"--nproc={zygote_process_limit(config.limits)}",
             "--",
         ]
     argv += [sys.executable, "-I", "-c", worker_bootstrap(PACKAGE_MOUNT, labutils_parent)]

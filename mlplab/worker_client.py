@@ -105,6 +105,7 @@ class Zygote:
             theirs.close()
         self.sock = ours
         self._buffer = b""
+        self._next_id = 0
         self._lock = threading.Lock()
         if modules:
             # trusted imports with a generous timeout: a slow `import torch` on a busy machine must not
@@ -112,16 +113,30 @@ class Zygote:
             self._ask({"op": "preload", "modules": list(modules)}, config.limits.preload_timeout_s)
 
     # -- control channel ----------------------------------------------------------
-    def _read_reply(self) -> Any:
-        """The next JSON line from the zygote (the socket's timeout applies)."""
+    # Every request carries an id that the zygote echoes: a reply that arrives after its request timed
+    # out here (a starved machine) is recognised as stale and skipped instead of answering the next one.
+    def _send(self, message: dict, timeout: float) -> int:
+        self._next_id += 1
         try:
-            while b"\n" not in self._buffer:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise ZygoteLost("the sandbox exited")
-                self._buffer += chunk
-            line, self._buffer = self._buffer.split(b"\n", 1)
-            reply = json.loads(line)
+            self.sock.settimeout(timeout)
+            self.sock.sendall(json.dumps({**message, "id": self._next_id}).encode() + b"\n")
+        except OSError as exc:
+            raise ZygoteLost(f"the sandbox stopped answering ({type(exc).__name__})") from None
+        return self._next_id
+
+    def _read_reply(self, request_id: int) -> Any:
+        """The reply to request ``request_id`` (the socket's timeout applies to each read)."""
+        try:
+            while True:
+                while b"\n" not in self._buffer:
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        raise ZygoteLost("the sandbox exited")
+                    self._buffer += chunk
+                line, self._buffer = self._buffer.split(b"\n", 1)
+                reply = json.loads(line)
+                if not isinstance(reply, dict) or reply.get("id") == request_id:
+                    break
         except (OSError, ValueError) as exc:  # socket.timeout is an OSError
             raise ZygoteLost(f"the sandbox stopped answering ({type(exc).__name__})") from None
         if not isinstance(reply, dict) or "ok" not in reply:
@@ -129,45 +144,48 @@ class Zygote:
         return reply["ok"]
 
     def _ask(self, message: dict, timeout: float) -> Any:
-        try:
-            self.sock.settimeout(timeout)
-            self.sock.sendall(json.dumps(message).encode() + b"\n")
-        except OSError as exc:
-            raise ZygoteLost(f"the sandbox stopped answering ({type(exc).__name__})") from None
-        return self._read_reply()
+        return self._read_reply(self._send(message, timeout))
+
+    def _receive_channel(self) -> int:
+        """The worker channel a forked child passes (SCM_RIGHTS on one byte ``w``).
+
+        Read byte by byte, because the ancillary data travels with that byte; text before it (a stale
+        reply) is kept for :meth:`_read_reply`.
+        """
+        while True:
+            try:
+                byte, fds, _, _ = socket.recv_fds(self.sock, 1, 1)
+            except OSError as exc:
+                raise ZygoteLost(f"the sandbox did not fork a worker ({type(exc).__name__})") from None
+            if fds:
+                if byte == b"w" and len(fds) == 1:
+                    return fds[0]
+                for fd in fds:
+                    os.close(fd)
+                raise ZygoteLost("the sandbox did not hand over a worker channel")
+            if not byte:
+                raise ZygoteLost("the sandbox exited")
+            self._buffer += byte
 
     def fork(self) -> ForkedWorker:
         """A fresh worker forked from the zygote."""
         with self._lock:
             if not self.alive():
                 raise ZygoteLost("the sandbox exited")
+            request_id = self._send({"op": "fork"}, FORK_TIMEOUT_S)
+            channel = socket.socket(fileno=self._receive_channel())
             try:
-                self.sock.settimeout(FORK_TIMEOUT_S)
-                self.sock.sendall(b'{"op": "fork"}\n')
-                byte, fds, _, _ = socket.recv_fds(self.sock, 1, 1)
-            except OSError as exc:
-                raise ZygoteLost(f"the sandbox did not fork a worker ({type(exc).__name__})") from None
-            if byte != b"w" or len(fds) != 1:
-                for fd in fds:
-                    os.close(fd)
-                raise ZygoteLost("the sandbox did not hand over a worker channel")
-            channel = socket.socket(fileno=fds[0])
-            try:
-                local_pid = self._fork_reply()
+                reply = self._read_reply(request_id)
+                local_pid = int(reply["pid"]) if isinstance(reply, dict) else int(reply)
                 creds = channel.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            except (KeyError, TypeError, ValueError):
+                channel.close()
+                raise ZygoteLost("the sandbox sent no worker pid") from None
             except BaseException:
                 channel.close()
                 raise
             host_pid = struct.unpack("3i", creds)[0]
             return ForkedWorker(self, channel, host_pid, local_pid)
-
-    def _fork_reply(self) -> int:
-        """The zygote's answer to a fork request (already sent): the child's pid inside the sandbox."""
-        reply = self._read_reply()
-        try:
-            return int(reply["pid"])
-        except (KeyError, TypeError, ValueError):
-            raise ZygoteLost("the sandbox sent no worker pid") from None
 
     def exit_code(self, local_pid: int, wait_s: float) -> int | None:
         """How worker ``local_pid`` ended (``subprocess`` convention), None if unknown or still running."""
@@ -175,7 +193,7 @@ class Zygote:
             if not self.alive():
                 return None
             try:
-                code = self._ask({"op": "status", "pid": local_pid, "wait_s": wait_s}, wait_s + 2.0).get("code")
+                code = self._ask({"op": "status", "pid": local_pid, "wait_s": wait_s}, wait_s + 10.0).get("code")
             except (ZygoteLost, AttributeError):
                 return None
         return code if isinstance(code, int) else None
@@ -309,8 +327,6 @@ class ForkedWorker:
                 self._writer.close()
             with contextlib.suppress(OSError):
                 os.close(self._fd)
-            if not self.owns_zygote:
-                self.zygote.exit_code(self.local_pid, 0.5)  # let the zygote reap it
         if self.owns_zygote:
             self.zygote.close()
 

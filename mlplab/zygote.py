@@ -6,7 +6,8 @@ once per submission, inside the same sandbox a worker had: it imports the heavy 
 submission uses, then forks one child per worker. A child starts with those libraries already in
 memory, copy-on-write. The zygote itself never runs student code.
 
-Control protocol on fd 0 (a Unix stream socket from the grading process), one JSON line each way:
+Control protocol on fd 0 (a Unix stream socket from the grading process), one JSON line each way;
+every request carries an ``id`` that its reply echoes:
 
 * ``{"op": "preload", "modules": [...]}`` -> ``{"ok": [imported modules]}``;
 * ``{"op": "fork"}``: the zygote forks; the child starts its own session, creates a socket pair,
@@ -26,6 +27,7 @@ import ctypes
 import importlib
 import json
 import os
+import resource
 import signal
 import socket
 import sys
@@ -67,6 +69,9 @@ def _become_worker(control: socket.socket, ready_fd: int, number: int) -> None:
     code = 0
     try:
         os.setsid()
+        nproc = int(os.environ.get("MLPLAB_WORKER_NPROC", "0"))
+        if nproc > 0:  # the zygote keeps headroom to fork the other workers (see sandbox.zygote_process_limit)
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         _prctl(PR_SET_DUMPABLE, 1)
         for signum in (*IGNORED, signal.SIGCHLD):
@@ -178,6 +183,7 @@ def serve() -> None:
             reply = {"ok": {"code": _status(int(request["pid"]), float(request.get("wait_s", 0)), statuses)}}
         else:
             reply = {"error": f"unknown operation {op!r}"}
+        reply["id"] = request.get("id")
         try:
             lines.write(reply)
         except OSError:
