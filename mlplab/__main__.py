@@ -1,5 +1,5 @@
 import sys
 
-from mlplab.cli import main
+from mlplab.cli import entry_point
 
-sys.exit(main())
+sys.exit(entry_point())

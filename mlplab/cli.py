@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run student code without bubblewrap isolation (trusted machines only)",
     )
-    grade.set_defaults(func=cmd_grade)
+    grade.set_defaults(func=cmd_grade, exits_fast=True)
 
     auto = sub.add_parser("autograde", help="sandboxed, parallel autograding into the nbgrader gradebook")
     auto.add_argument("assignment")
@@ -219,13 +219,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, exit_when_done: bool = False) -> int:
+    """Run one ``mlplab`` command; ``exit_when_done`` (the ``python -m mlplab`` entry point) lets
+    ``mlplab grade`` end its process right after writing its result: tearing down an interpreter with
+    PyTorch loaded takes about a second per submission, and everything the command opened (sandboxes,
+    scratch directories) is closed by then."""
     # Graders compare small arrays: one BLAS thread per process is fastest and keeps parallel jobs fair.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    code = int(args.func(args) or 0)
+    if exit_when_done and getattr(args, "exits_fast", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def entry_point() -> int:
+    """The ``mlplab`` console script."""
+    return main(exit_when_done=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry_point())

@@ -11,6 +11,7 @@ teaching messages the failures produced. Student code never runs here: with
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import re
@@ -376,6 +377,31 @@ class RemoteProvider:
         )
 
 
+def _import_in_background(stems: list[str], root: Path) -> None:
+    """Import the heavy libraries the graders of ``stems`` will need (PyTorch...) on a thread.
+
+    The import is trusted and would otherwise run on the critical path (collecting the graders, the
+    first reference optimizer); on a thread it overlaps with the waits for the workers. Python's
+    per-module import locks make the graders' own ``import torch`` wait for it, never run it twice.
+    """
+    from mlplab.reference import notebook_units
+    from mlplab.worker_client import preload_modules
+
+    units: list[CodeUnit] = []
+    for stem in stems:
+        with contextlib.suppress(KeyError):
+            units += notebook_units(stem, root)
+    modules = [m for m in preload_modules(units) if m not in sys.modules]
+
+    def load() -> None:
+        for name in modules:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+    if modules:
+        threading.Thread(target=load, name="mlplab-preload", daemon=True).start()
+
+
 def grade_path(
     path: str | Path,
     config: SandboxConfig | None = None,
@@ -412,6 +438,7 @@ def grade_path(
         submission_timeout_s=config.limits.submission_timeout_s,
     )
     # start every worker this submission needs now: loading (imports, torch) overlaps with grading
+    _import_in_background(sorted({t.notebook for t in task_table.values() if t.id in wanted}), root)
     parts = reference_parts(root)
     for task_id in sorted(wanted):
         stem = task_table[task_id].notebook
