@@ -378,7 +378,7 @@ class RemoteProvider:
 
 
 def _import_in_background(stems: list[str], root: Path) -> None:
-    """Import the heavy libraries the graders of ``stems`` will need (PyTorch...) on a thread.
+    """Import the heavy libraries the graders of the submitted notebooks ``stems`` need (PyTorch...) on a thread.
 
     The import is trusted and would otherwise run on the critical path (collecting the graders, the
     first reference optimizer); on a thread it overlaps with the waits for the workers. Python's
@@ -438,7 +438,7 @@ def grade_path(
         submission_timeout_s=config.limits.submission_timeout_s,
     )
     # start every worker this submission needs now: loading (imports, torch) overlaps with grading
-    _import_in_background(sorted({t.notebook for t in task_table.values() if t.id in wanted}), root)
+    _import_in_background(sorted(submission.notebooks), root)
     parts = reference_parts(root)
     for task_id in sorted(wanted):
         stem = task_table[task_id].notebook
