@@ -140,24 +140,27 @@ def test_huge_file_is_stopped_by_the_file_size_limit():
     student.close()
 
 
+# student code: forks() makes sleeping children until the process limit refuses one; returns how many it made
+FORK_LOOP = textwrap.dedent(
+    """
+    import os, time
+    def forks():
+        n = 0
+        try:
+            for _ in range(10000):
+                if os.fork() == 0:
+                    time.sleep(30)
+                    os._exit(0)
+                n += 1
+        except OSError:
+            pass
+        return n
+    """
+)
+
+
 def test_fork_loop_is_bounded_by_the_process_limit():
-    code = textwrap.dedent(
-        """
-        import os, time
-        def forks():
-            n = 0
-            try:
-                for _ in range(10000):
-                    if os.fork() == 0:
-                        time.sleep(30)
-                        os._exit(0)
-                    n += 1
-            except OSError:
-                pass
-            return n
-        """
-    )
-    student = make_student(code, processes=32)
+    student = make_student(FORK_LOOP, processes=32)
     made = student.call("forks")
     assert made < 32
     student.close()

@@ -17,7 +17,7 @@ from mlplab.student import StudentTimeout
 from mlplab.worker_client import Forkserver, RemoteStudent, preload_modules
 
 from .conftest import RELEASE, ROOT
-from .test_sandbox import sandbox_uid_processes_gone
+from .test_sandbox import FORK_LOOP, sandbox_uid_processes_gone
 
 PROBE = textwrap.dedent(
     """
@@ -56,19 +56,6 @@ PROBE = textwrap.dedent(
     def hang():
         while True:
             pass
-
-    def fork_until_refused():
-        import time
-        made = 0
-        try:
-            while made < 10000:
-                if os.fork() == 0:
-                    time.sleep(30)
-                    os._exit(0)
-                made += 1
-        except OSError:
-            pass
-        return made
     """
 )
 
@@ -117,8 +104,8 @@ def test_a_worker_cannot_kill_stop_or_trace_the_zygote(forkserver):
 
 
 def test_a_fork_loop_in_one_worker_leaves_the_zygote_room_for_the_others(forkserver):
-    bomber = student(forkserver)
-    made = bomber.call("fork_until_refused")
+    bomber = student(forkserver, CodeUnit("forks", FORK_LOOP))
+    made = bomber.call("forks")
     assert 0 < made < forkserver.config.limits.processes, "the worker's own process limit should stop the loop"
     others = [student(forkserver) for _ in range(3)]
     assert [s.call("remember", 1) for s in others] == [1, 1, 1], "the zygote could not fork new workers"
