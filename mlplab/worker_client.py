@@ -110,7 +110,11 @@ class Zygote:
         if modules:
             # trusted imports with a generous timeout: a slow `import torch` on a busy machine must not
             # count against the student's cells
-            self._ask({"op": "preload", "modules": list(modules)}, config.limits.preload_timeout_s)
+            try:
+                self._ask({"op": "preload", "modules": list(modules)}, config.limits.preload_timeout_s)
+            except BaseException:
+                self.close()
+                raise
 
     # -- control channel ----------------------------------------------------------
     # Every request carries an id that the zygote echoes: a reply that arrives after its request timed
@@ -176,7 +180,7 @@ class Zygote:
             channel = socket.socket(fileno=self._receive_channel())
             try:
                 reply = self._read_reply(request_id)
-                local_pid = int(reply["pid"]) if isinstance(reply, dict) else int(reply)
+                local_pid = int(reply["pid"])
                 creds = channel.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             except (KeyError, TypeError, ValueError):
                 channel.close()
