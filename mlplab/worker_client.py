@@ -204,10 +204,11 @@ class Zygote:
 
     def alive(self, wait_s: float = 0.0) -> bool:
         """Whether the sandbox still runs (waiting up to ``wait_s`` for it to finish exiting)."""
-        try:
-            self.proc.wait(timeout=wait_s) if wait_s else None
-        except subprocess.TimeoutExpired:
-            return True
+        if wait_s:
+            try:
+                self.proc.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                return True
         return self.proc.poll() is None
 
     def zygote_pids(self) -> list[int]:
