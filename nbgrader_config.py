@@ -27,6 +27,6 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearOutpu
 
 c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearHiddenTests, ClearMarkScheme]
 
-# Late submissions lose 10% of the notebook's score per started day (mlplab/late.py).
-c.AssignLatePenalties.plugin_class = "mlplab.late.PercentPerDayPenalty"
+# Late submissions lose 10% of the notebook's score per started day (mlplab/course/late.py).
+c.AssignLatePenalties.plugin_class = "mlplab.course.late.PercentPerDayPenalty"
 c.PercentPerDayPenalty.percent_per_day = 10.0

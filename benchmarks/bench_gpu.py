@@ -54,7 +54,7 @@ from labutils.cifar_gpu import (  # noqa: E402
 )
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
-from mlplab.notebook_code import grading_code, read_cells  # noqa: E402
+from mlplab.notebooks import grading_code, read_cells  # noqa: E402
 
 NOTEBOOK = ROOT / "source" / "mlp" / "05_mlp_vs_cnn.ipynb"
 FULL_TRAIN, FULL_VAL, FULL_TEST, FULL_EPOCHS = 45_000, 5_000, 10_000, 100

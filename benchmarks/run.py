@@ -48,7 +48,7 @@ def bench_mnist(epochs: int = 1) -> dict:
     from labutils.data import load_mnist
     from labutils.training import MNIST_BASELINE_HPARAMS, MNIST_FULL_SCHEDULE
 
-    from mlplab.reference import reference
+    from mlplab.grading.reference import reference
 
     torch.set_num_threads(THREADS)
     data = load_mnist(os.environ.get("MLPLAB_DATA", str(ROOT.parent / "shared" / "data")))
@@ -137,7 +137,7 @@ def bench_graders(runs: int = 5) -> dict:
 
 
 def _make_class(course: Path, size: int) -> None:
-    from mlplab.generate import nbgrader
+    from mlplab.course.generate import nbgrader
     from tests.submissions import build
 
     course.mkdir(parents=True)
@@ -160,7 +160,7 @@ def _make_class(course: Path, size: int) -> None:
 
 
 def _fresh_db(course: Path) -> str:
-    from mlplab.generate import nbgrader
+    from mlplab.course.generate import nbgrader
 
     db = course / "gradebook.db"
     db.unlink(missing_ok=True)
@@ -172,7 +172,7 @@ def _fresh_db(course: Path) -> str:
 
 def bench_autograde(size: int = 20) -> dict:
     from mlplab.autograde import autograde
-    from mlplab.generate import nbgrader
+    from mlplab.course.generate import nbgrader
 
     work = Path(tempfile.mkdtemp(prefix="mlplab-bench-"))
     course = work / "course"

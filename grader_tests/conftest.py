@@ -1,6 +1,6 @@
 """Fixtures shared by all hidden graders.
 
-* ``student``: a :class:`mlplab.student.Student` bound to the submission code
+* ``student``: a :class:`mlplab.sandbox.student.Student` bound to the submission code
   of the test's task (see ``@pytest.mark.task``). For composite tasks listed in
   :data:`REFERENCE_PARTS`, the named functions/classes are replaced by the
   reference versions, so a bug elsewhere costs points only in its own task.
@@ -20,7 +20,7 @@ import zlib
 import numpy as np
 import pytest
 
-from mlplab.reference import reference
+from mlplab.grading.reference import reference
 
 LAYER_NAMES = (
     "affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss",

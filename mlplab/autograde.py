@@ -5,14 +5,14 @@ Every submission in ``submitted/<student>/mlp/`` is an independent job:
 1. its files are copied into a private workspace (the submission itself is
    never opened for writing);
 2. ``mlplab grade`` runs on the copy in its own trusted process, which starts
-   sandboxed workers for the student code (see :mod:`mlplab.sandbox`);
+   sandboxed workers for the student code (see :mod:`mlplab.sandbox.launch`);
 3. the result (a value-only JSON object) is cached under
    ``autograded/.mlplab/<student>.json`` with a hash of the submission and of
    the graders, so re-running is idempotent and resumes after an interruption.
 
 Jobs run on a local pool (``--backend local``) or a dask cluster
 (``--backend dask``). One trusted writer, this process, merges the results
-into the gradebook (:mod:`mlplab.gradebook`) and writes the autograded
+into the gradebook (:mod:`mlplab.course.gradebook`) and writes the autograded
 notebooks that ``nbgrader generate_feedback`` turns into feedback HTML.
 """
 
@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplab.course import ASSIGNMENT, course_root, tasks
+from mlplab.course.tasks import ASSIGNMENT, course_root, tasks
 
 RESULT_DIR = ".mlplab"
 JOB_TIMEOUT_S = 900
@@ -213,7 +213,7 @@ def autograde(
     """Grade every submission and write the gradebook; returns results by student."""
     from tqdm import tqdm
 
-    from mlplab.gradebook import Writer
+    from mlplab.course.gradebook import Writer
 
     root = (root or course_root()).resolve()
     submissions = find_submissions(root, students)

@@ -15,11 +15,11 @@ import os
 import sys
 from pathlib import Path
 
-from mlplab.sandbox import Limits, SandboxConfig, SandboxUnavailable
+from mlplab.sandbox.launch import Limits, SandboxConfig, SandboxUnavailable
 
 
 def _sandbox_config(args: argparse.Namespace) -> SandboxConfig:
-    from mlplab.course import release_dir
+    from mlplab.course.tasks import release_dir
 
     limits = Limits()
     for field_name, var in (("call_timeout_s", "MLPLAB_CALL_TIMEOUT_S"), ("load_timeout_s", "MLPLAB_LOAD_TIMEOUT_S")):
@@ -44,8 +44,8 @@ def format_table(result: dict) -> str:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from mlplab.notebook_code import NotebookError
-    from mlplab.runner import grade_path
+    from mlplab.grading.runner import grade_path
+    from mlplab.notebooks import NotebookError
 
     try:
         result = grade_path(Path(args.path), config=_sandbox_config(args), seed=args.seed)
@@ -65,7 +65,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from mlplab.generate import generate
+    from mlplab.course.generate import generate
 
     generate()
     return 0
@@ -73,9 +73,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_autograde(args: argparse.Namespace) -> int:
     from mlplab.autograde import autograde, class_table
-    from mlplab.course import ASSIGNMENT, course_root
-    from mlplab.gradebook import exported_totals
-    from mlplab.sandbox import bwrap_path
+    from mlplab.course.gradebook import exported_totals
+    from mlplab.course.tasks import ASSIGNMENT, course_root
+    from mlplab.sandbox.launch import bwrap_path
 
     if args.assignment != ASSIGNMENT:
         print(
@@ -109,7 +109,7 @@ def cmd_autograde(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from mlplab.demo import main as demo_main
-    from mlplab.sandbox import bwrap_path
+    from mlplab.sandbox.launch import bwrap_path
 
     if bwrap_path() is None:
         print(
@@ -131,7 +131,7 @@ def _json_safe(value):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from mlplab.validate import catalogue_path, render, summary_text, validate
+    from mlplab.validity.validate import catalogue_path, render, summary_text, validate
 
     def progress(result) -> None:
         if not args.json and args.verbose:

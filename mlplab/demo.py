@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mlplab.course import ASSIGNMENT, course_root
-from mlplab.generate import generate, nbgrader
-from mlplab.mutants import apply_to_source, edit_notebook, load_change, solution_sources
+from mlplab.course.generate import generate, nbgrader
+from mlplab.course.tasks import ASSIGNMENT, course_root
+from mlplab.validity.mutants import apply_to_source, edit_notebook, load_change, solution_sources
 
 COURSE_PARTS = ("nbgrader_config.py", "source", "grader_tests")
 
@@ -253,8 +253,8 @@ def _run_steps(
     started: float,
 ) -> dict:
     from mlplab.autograde import autograde, class_table
-    from mlplab.gradebook import exported_totals
-    from mlplab.report import write_report
+    from mlplab.course.gradebook import exported_totals
+    from mlplab.course.report import write_report
 
     steps: list[tuple[str, float]] = []
 

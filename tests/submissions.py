@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from mlplab.mutants import edit_notebook, solution_sources
+from mlplab.validity.mutants import edit_notebook, solution_sources
 
 from .conftest import RELEASE, SOURCE
 

@@ -13,7 +13,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from mlplab.autograde import autograde, result_path
-from mlplab.generate import nbgrader
+from mlplab.course.generate import nbgrader
 
 from .conftest import ROOT
 from .submissions import build
@@ -181,7 +181,7 @@ def test_no_process_of_the_autograde_sandbox_uids_is_left(graded_class):
     import subprocess
     import time
 
-    from mlplab.sandbox import SANDBOX_UID_BASE
+    from mlplab.sandbox.launch import SANDBOX_UID_BASE
 
     def leftovers() -> list[str]:
         out = subprocess.run(["ps", "-eo", "uid=,pid="], capture_output=True, text=True).stdout.split("\n")

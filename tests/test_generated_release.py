@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from mlplab.generate import generate, nbgrader, scratch_course
+from mlplab.course.generate import generate, nbgrader, scratch_course
 
 from .conftest import RELEASE, ROOT, SOLUTIONS, SOURCE, source_notebooks
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import pytest
 
-from mlplab.course import tasks
-from mlplab.mutants import apply_to_source, load_all, solution_sources
-from mlplab.validate import (
+from mlplab.course.tasks import tasks
+from mlplab.validity.mutants import apply_to_source, load_all, solution_sources
+from mlplab.validity.validate import (
     DEFAULT_SEEDS,
     FINGERPRINT_RE,
     catalogue_path,

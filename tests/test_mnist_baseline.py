@@ -3,8 +3,8 @@
 
 import sys
 
-from mlplab.course import source_dir
-from mlplab.reference import reference
+from mlplab.course.tasks import source_dir
+from mlplab.grading.reference import reference
 
 
 def test_reference_mnist_baseline_reaches_the_reports_test_accuracy(data):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mlplab.notebook_code import NotebookError, definitions_only, grading_code, read_cells
+from mlplab.notebooks import NotebookError, definitions_only, grading_code, read_cells
 
 
 def _write(tmp_path, payload: bytes):

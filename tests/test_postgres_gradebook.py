@@ -24,8 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from mlplab.autograde import RESULT_DIR, autograde
-from mlplab.generate import nbgrader
-from mlplab.gradebook import exported_totals
+from mlplab.course.generate import nbgrader
+from mlplab.course.gradebook import exported_totals
 
 from .conftest import ROOT
 from .submissions import build

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from mlplab import sandbox
-from mlplab.notebook_code import CodeUnit
-from mlplab.sandbox import Limits, SandboxConfig, SandboxUnavailable
-from mlplab.student import StudentCrash, StudentError, StudentTimeout
-from mlplab.worker_client import RemoteStudent
+from mlplab.notebooks import CodeUnit
+from mlplab.sandbox import launch as sandbox
+from mlplab.sandbox.launch import Limits, SandboxConfig, SandboxUnavailable
+from mlplab.sandbox.student import StudentCrash, StudentError, StudentTimeout
+from mlplab.sandbox.worker_client import RemoteStudent
 
 from .conftest import RELEASE, ROOT
 

@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from mlplab.values import ChannelError, Handle, decode, encode, read_message, write_message
+from mlplab.sandbox.values import ChannelError, Handle, decode, encode, read_message, write_message
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8, np.bool_])

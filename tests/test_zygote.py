@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from mlplab import sandbox
-from mlplab.notebook_code import CodeUnit
-from mlplab.sandbox import SandboxConfig
-from mlplab.student import StudentTimeout
-from mlplab.worker_client import Forkserver, RemoteStudent, preload_modules
+from mlplab.notebooks import CodeUnit
+from mlplab.sandbox import launch as sandbox
+from mlplab.sandbox.launch import SandboxConfig
+from mlplab.sandbox.student import StudentTimeout
+from mlplab.sandbox.worker_client import Forkserver, RemoteStudent, preload_modules
 
 from .conftest import RELEASE, ROOT
 from .test_sandbox import FORK_LOOP, sandbox_uid_processes_gone
@@ -165,9 +165,9 @@ def test_killing_the_grading_process_ends_the_sandbox_and_all_its_workers(tmp_pa
         f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from mlplab.notebook_code import CodeUnit
-        from mlplab.sandbox import SandboxConfig
-        from mlplab.worker_client import Forkserver, RemoteStudent
+        from mlplab.notebooks import CodeUnit
+        from mlplab.sandbox.launch import SandboxConfig
+        from mlplab.sandbox.worker_client import Forkserver, RemoteStudent
         server = Forkserver(SandboxConfig(slot=12))
         students = [RemoteStudent([CodeUnit("f", "def f():\\n    return 1")], server.config, forkserver=server)
                     for _ in range(2)]

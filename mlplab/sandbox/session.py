@@ -1,10 +1,10 @@
 """The student side of grading: a namespace of submitted code and the objects it made.
 
-A :class:`Session` executes code units (see :mod:`mlplab.notebook_code`) into
+A :class:`Session` executes code units (see :mod:`mlplab.notebooks`) into
 one namespace and answers operations from the graders: call a function, call a
 method, read an attribute, store or fetch a value. Results are converted to
 plain values; anything that is not plain (a model, a solver, an opaque cache)
-is kept here and returned as a :class:`~mlplab.values.Handle`.
+is kept here and returned as a :class:`~mlplab.sandbox.values.Handle`.
 
 This module runs *next to untrusted code* (inside the sandboxed worker, or in
 the student's kernel for stock nbgrader), so nothing it returns is trusted: the
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from mlplab.notebook_code import CodeUnit
-from mlplab.values import Handle
+from mlplab.notebooks import CodeUnit
+from mlplab.sandbox.values import Handle
 
 MAX_ERROR_CHARS = 300
 PREAMBLE = "import numpy as np\n"

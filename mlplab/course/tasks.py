@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from mlplab.notebook_code import read_cells
+from mlplab.notebooks import read_cells
 
 ASSIGNMENT = "mlp"
 
@@ -23,7 +23,7 @@ def course_root() -> Path:
     env = os.environ.get("MLPLAB_COURSE_ROOT")
     if env:
         return Path(env).resolve()
-    here = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parents[2]
     if (here / "nbgrader_config.py").is_file():
         return here
     cwd = Path.cwd().resolve()

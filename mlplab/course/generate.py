@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mlplab.course import ASSIGNMENT, course_root
+from mlplab.course.tasks import ASSIGNMENT, course_root
 
 COURSE_FILES = ("nbgrader_config.py",)
 

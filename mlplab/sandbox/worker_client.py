@@ -1,10 +1,10 @@
 """The grading side of sandboxed workers: start them, talk to them, stop them.
 
-A submission gets one sandbox whose zygote (:mod:`mlplab.zygote`) imports the heavy libraries once
+A submission gets one sandbox whose zygote (:mod:`mlplab.sandbox.zygote`) imports the heavy libraries once
 and forks the workers (:class:`Forkserver`, :class:`Zygote`, :class:`ForkedWorker`).
-:class:`RemoteStudent` implements the :class:`~mlplab.student.Student` interface over a worker's
+:class:`RemoteStudent` implements the :class:`~mlplab.sandbox.student.Student` interface over a worker's
 value-only channel. Each operation has a wall-clock timeout; on timeout or death the worker's
-process group is killed, the call raises :class:`~mlplab.student.StudentTimeout` /
+process group is killed, the call raises :class:`~mlplab.sandbox.student.StudentTimeout` /
 ``StudentCrash``, and the next operation starts a fresh worker that reloads the submission's code
 (skipping cells that hung or killed the worker while loading).
 """
@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlplab.notebook_code import CodeUnit
-from mlplab.sandbox import SandboxConfig, make_scratch, preexec, worker_command
-from mlplab.student import Student, StudentCrash, StudentError, StudentTimeout, _unpack_error
-from mlplab.values import MAX_MESSAGE_BYTES, ChannelError, decode, encode, write_message
+from mlplab.notebooks import CodeUnit
+from mlplab.sandbox.launch import SandboxConfig, make_scratch, preexec, worker_command
+from mlplab.sandbox.student import Student, StudentCrash, StudentError, StudentTimeout, _unpack_error
+from mlplab.sandbox.values import MAX_MESSAGE_BYTES, ChannelError, decode, encode, write_message
 
 PRELOAD = ("numpy", "torch", "torchvision", "matplotlib")
 FORK_TIMEOUT_S = 30.0
@@ -77,7 +77,7 @@ class ZygoteLost(RuntimeError):
 
 
 class Zygote:
-    """One sandbox running the fork server of a submission (see :mod:`mlplab.zygote`)."""
+    """One sandbox running the fork server of a submission (see :mod:`mlplab.sandbox.zygote`)."""
 
     def __init__(self, config: SandboxConfig, modules: Sequence[str] = ()) -> None:
         self.config = config

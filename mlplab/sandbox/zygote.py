@@ -12,7 +12,7 @@ every request carries an ``id`` that its reply echoes:
 * ``{"op": "preload", "modules": [...]}`` -> ``{"ok": [imported modules]}``;
 * ``{"op": "fork"}``: the zygote forks; the child starts its own session, creates a socket pair,
   passes one end to the grading process (``SCM_RIGHTS``, one byte ``w``), closes the control
-  socket and serves :func:`mlplab.worker.serve` on the other end. The grading process reads the
+  socket and serves :func:`mlplab.sandbox.worker.serve` on the other end. The grading process reads the
   child's pid in its own pid namespace from ``SO_PEERCRED`` of that end, so it can kill the child's
   process group itself. The zygote answers ``{"ok": {"pid": zygote-side pid}}`` once the end is
   passed;
@@ -97,7 +97,7 @@ def _become_worker(control: socket.socket, ready_fd: int, number: int) -> None:
         fd = mine.detach()
         reader = os.fdopen(fd, "rb", buffering=0)
         writer = os.fdopen(os.dup(fd), "wb", buffering=0)
-        from mlplab.worker import serve
+        from mlplab.sandbox.worker import serve
 
         serve(reader, writer)
     except BaseException:  # noqa: BLE001 - a child never returns into the zygote's loop

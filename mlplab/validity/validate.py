@@ -42,9 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplab.course import Task, course_root, source_dir, source_notebooks, tasks
-from mlplab.mutants import Change, apply_to_source, load_all, solution_sources
-from mlplab.notebook_code import CodeUnit, defined_names, grading_code, read_cells, strip_ipython
+from mlplab.course.tasks import Task, course_root, source_dir, source_notebooks, tasks
+from mlplab.notebooks import CodeUnit, defined_names, grading_code, read_cells, strip_ipython
+from mlplab.validity.mutants import Change, apply_to_source, load_all, solution_sources
 
 DEFAULT_SEEDS = 50
 CATALOGUE = Path("docs") / "grader-catalogue.md"
@@ -84,7 +84,7 @@ class JobResult:
 
 
 def _tracing_student(inner: Any, plugin: Any, sink: dict[str, set[str]]) -> Any:
-    from mlplab.student import Student
+    from mlplab.sandbox.student import Student
 
     class TracingStudent(Student):
         def _op(self, op: str, **args: Any) -> Any:
@@ -102,7 +102,7 @@ def _tracing_student(inner: Any, plugin: Any, sink: dict[str, set[str]]) -> Any:
 def _plugin_class():
     import pytest
 
-    from mlplab.runner import GradingPlugin
+    from mlplab.grading.runner import GradingPlugin
 
     class ValidationPlugin(GradingPlugin):
         """GradingPlugin that also knows the running task and each test's duration."""
@@ -133,9 +133,9 @@ def run_job(job: Job) -> JobResult:
     """Grade ``job`` in this process (trusted code only)."""
     import numpy as np
 
-    from mlplab.reference import units_defining
-    from mlplab.runner import run_graders
-    from mlplab.student import LocalStudent, StudentError
+    from mlplab.grading.reference import units_defining
+    from mlplab.grading.runner import run_graders
+    from mlplab.sandbox.student import LocalStudent, StudentError
 
     _worker_init()
     started = time.monotonic()
@@ -354,7 +354,7 @@ def validate(
     graphs = {}
     for s in stems:
         units = grading_code(read_cells(source_dir(plan.root) / f"{s}.ipynb"))
-        from mlplab.reference import units_defining
+        from mlplab.grading.reference import units_defining
 
         parts = sorted({n for t in stem_tasks[s] for n in REFERENCE_PARTS.get(t, ())})
         if parts:

@@ -2,7 +2,7 @@
 
 The graders are a pytest suite. This module runs it *in the trusted grading
 process* with a plugin that hands each test a ``student`` handle (see
-:mod:`mlplab.student`) and records, per task, how many tests passed and which
+:mod:`mlplab.sandbox.student`) and records, per task, how many tests passed and which
 teaching messages the failures produced. Student code never runs here: with
 :class:`RemoteProvider` it runs in sandboxed workers, with
 :class:`LocalProvider` (stock ``nbgrader autograde``) in the student's kernel.
@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from mlplab.course import Task, course_root, release_dir, tasks
-from mlplab.notebook_code import CodeUnit, NotebookError, grading_code, read_cells
-from mlplab.reference import units_defining
-from mlplab.sandbox import SandboxConfig, bwrap_path, worker_command
-from mlplab.student import Student, StudentCrash, StudentError, StudentTimeout
+from mlplab.course.tasks import Task, course_root, release_dir, tasks
+from mlplab.grading.reference import units_defining
+from mlplab.notebooks import CodeUnit, NotebookError, grading_code, read_cells
+from mlplab.sandbox.launch import SandboxConfig, bwrap_path, worker_command
+from mlplab.sandbox.student import Student, StudentCrash, StudentError, StudentTimeout
 
 MAX_MESSAGES_PER_TASK = 8
 TASK_MARKER = re.compile(r"""mark\.task\(\s*["']([^"']+)["']""")
@@ -319,7 +319,7 @@ class RemoteProvider:
     """Builds sandboxed students for the notebooks of one submission.
 
     All of them are workers forked from the submission's sandboxes (see
-    :class:`mlplab.worker_client.Forkserver`), which import the heavy libraries once.
+    :class:`mlplab.sandbox.worker_client.Forkserver`), which import the heavy libraries once.
     """
 
     def __init__(self, submission: Submission, config: SandboxConfig, root: Path) -> None:
@@ -334,7 +334,7 @@ class RemoteProvider:
 
     def forkserver(self):
         """The submission's workers' source (created on first use)."""
-        from mlplab.worker_client import Forkserver
+        from mlplab.sandbox.worker_client import Forkserver
 
         with self._lock:
             if self._forkserver is None:
@@ -363,7 +363,7 @@ class RemoteProvider:
         return units
 
     def __call__(self, stem: str, reference_names: tuple[str, ...]) -> Student:
-        from mlplab.worker_client import RemoteStudent
+        from mlplab.sandbox.worker_client import RemoteStudent
 
         units = self.units(stem)
         if reference_names:
@@ -384,8 +384,8 @@ def _import_in_background(stems: list[str], root: Path) -> None:
     first reference optimizer); on a thread it overlaps with the waits for the workers. Python's
     per-module import locks make the graders' own ``import torch`` wait for it, never run it twice.
     """
-    from mlplab.reference import notebook_units
-    from mlplab.worker_client import preload_modules
+    from mlplab.grading.reference import notebook_units
+    from mlplab.sandbox.worker_client import preload_modules
 
     units: list[CodeUnit] = []
     for stem in stems:

@@ -14,8 +14,8 @@ import types
 from functools import lru_cache
 from pathlib import Path
 
-from mlplab.course import course_root, source_dir, source_notebooks
-from mlplab.notebook_code import CodeUnit, defined_names, grading_code, read_cells
+from mlplab.course.tasks import course_root, source_dir, source_notebooks
+from mlplab.notebooks import CodeUnit, defined_names, grading_code, read_cells
 
 
 @lru_cache(maxsize=8)

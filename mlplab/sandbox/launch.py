@@ -1,6 +1,6 @@
 """How a submission's sandbox is started: bubblewrap sandbox or plain subprocess.
 
-The sandbox runs the submission's zygote (:mod:`mlplab.zygote`), which forks the workers; every
+The sandbox runs the submission's zygote (:mod:`mlplab.sandbox.zygote`), which forks the workers; every
 limit below applies to the zygote and each worker alike (rlimits are inherited through fork).
 
 The hardened sandbox (Linux, Debian's ``bwrap``):
@@ -141,7 +141,7 @@ def sandbox_uid(slot: int) -> int:
 def worker_bootstrap(package_parent: str, labutils_parent: str | None) -> str:
     """The ``python -c`` program of the sandbox: the submission's zygote (fork server)."""
     paths = [package_parent] + ([labutils_parent] if labutils_parent else [])
-    return f"import sys; sys.path[:0] = {paths!r}; from mlplab.zygote import serve; serve()"
+    return f"import sys; sys.path[:0] = {paths!r}; from mlplab.sandbox.zygote import serve; serve()"
 
 
 def make_scratch(slot: int) -> Path:

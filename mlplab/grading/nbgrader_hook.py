@@ -2,7 +2,7 @@
 
 Every hidden grade cell of the source notebooks ends with::
 
-    from mlplab.nbgrader_hook import grade_task
+    from mlplab.grading.nbgrader_hook import grade_task
     grade_task("affine_backward", globals())
 
 When nbgrader executes the notebook, :func:`grade_task` reads the notebook's
@@ -21,11 +21,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from mlplab.course import course_root, tasks
-from mlplab.notebook_code import NotebookError, grading_code, read_cells
-from mlplab.reference import units_defining
-from mlplab.runner import GradingPlugin, run_graders
-from mlplab.student import LocalStudent, StudentError
+from mlplab.course.tasks import course_root, tasks
+from mlplab.grading.reference import units_defining
+from mlplab.grading.runner import GradingPlugin, run_graders
+from mlplab.notebooks import NotebookError, grading_code, read_cells
+from mlplab.sandbox.student import LocalStudent, StudentError
 
 
 def _notebook_path(stem: str, task_id: str, cwd: Path) -> Path:

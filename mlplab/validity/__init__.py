@@ -1,0 +1,1 @@
+"""Grader validity: bugs and correct variants applied to the reference, and ``validate-graders``."""
