@@ -14,7 +14,9 @@ from mlplab.sandbox.launch import Limits, SandboxConfig, SandboxUnavailable
 from mlplab.sandbox.student import StudentCrash, StudentError, StudentTimeout
 from mlplab.sandbox.worker_client import RemoteStudent
 
-from .conftest import RELEASE, ROOT
+from .conftest import RELEASE, ROOT, slot
+
+SLOT = slot(1)
 
 PROBE = textwrap.dedent(
     """
@@ -55,7 +57,7 @@ PROBE = textwrap.dedent(
 
 
 def make_student(code: str, **limits) -> RemoteStudent:
-    config = SandboxConfig(labutils_dir=RELEASE / "labutils", limits=Limits(**limits), slot=7)
+    config = SandboxConfig(labutils_dir=RELEASE / "labutils", limits=Limits(**limits), slot=SLOT)
     return RemoteStudent([CodeUnit("probe", PROBE), CodeUnit("student", textwrap.dedent(code))], config)
 
 
@@ -164,7 +166,7 @@ def test_fork_loop_is_bounded_by_the_process_limit():
     made = student.call("forks")
     assert made < 32
     student.close()
-    assert sandbox_uid_processes_gone(sandbox.sandbox_uid(7)), "processes of the sandbox uid survived the worker"
+    assert sandbox_uid_processes_gone(sandbox.sandbox_uid(SLOT)), "processes of the sandbox uid survived the worker"
 
 
 def sandbox_uid_processes_gone(uid: int, wait_s: float = 5.0) -> bool:
@@ -209,7 +211,7 @@ def test_mlplab_grade_refuses_without_bubblewrap_and_says_how_to_fix_it(tmp_path
 
 
 def test_a_hanging_cell_is_skipped_and_the_cells_around_it_still_load():
-    config = SandboxConfig(labutils_dir=RELEASE / "labutils", limits=Limits(load_timeout_s=1.0), slot=7)
+    config = SandboxConfig(labutils_dir=RELEASE / "labutils", limits=Limits(load_timeout_s=1.0), slot=SLOT)
     units = [
         CodeUnit("first", "def f():\n    return 1"),
         CodeUnit("hangs", "import time\ntime.sleep(3600)"),

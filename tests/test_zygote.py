@@ -16,7 +16,7 @@ from mlplab.sandbox.launch import SandboxConfig
 from mlplab.sandbox.student import StudentTimeout
 from mlplab.sandbox.worker_client import Forkserver, RemoteStudent, preload_modules
 
-from .conftest import RELEASE, ROOT
+from .conftest import RELEASE, ROOT, slot
 from .test_sandbox import FORK_LOOP, sandbox_uid_processes_gone
 
 PROBE = textwrap.dedent(
@@ -61,7 +61,7 @@ PROBE = textwrap.dedent(
 
 
 def config(**limits) -> SandboxConfig:
-    cfg = SandboxConfig(labutils_dir=RELEASE / "labutils", slot=9)
+    cfg = SandboxConfig(labutils_dir=RELEASE / "labutils", slot=slot(2))
     for key, value in limits.items():
         setattr(cfg.limits, key, value)
     return cfg
@@ -168,7 +168,7 @@ def test_killing_the_grading_process_ends_the_sandbox_and_all_its_workers(tmp_pa
         from mlplab.notebooks import CodeUnit
         from mlplab.sandbox.launch import SandboxConfig
         from mlplab.sandbox.worker_client import Forkserver, RemoteStudent
-        server = Forkserver(SandboxConfig(slot=12))
+        server = Forkserver(SandboxConfig(slot={slot(3)}))
         students = [RemoteStudent([CodeUnit("f", "def f():\\n    return 1")], server.config, forkserver=server)
                     for _ in range(2)]
         print(sum(s.call("f") for s in students), flush=True)
@@ -177,7 +177,7 @@ def test_killing_the_grading_process_ends_the_sandbox_and_all_its_workers(tmp_pa
     )
     grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert grader.stdout.readline().strip() == "2"
-    uid = sandbox.sandbox_uid(12)
+    uid = sandbox.sandbox_uid(slot(3))
     assert not sandbox_uid_processes_gone(uid, wait_s=0.2), "expected running workers"
     grader.kill()
     grader.wait()
