@@ -222,3 +222,37 @@ def test_a_hanging_cell_is_skipped_and_the_cells_around_it_still_load():
     assert student.skipped == {"hangs"}
     assert any("hangs: running this cell took longer" in note for note in student.notes)
     student.close()
+
+
+def test_a_path_the_sandbox_cannot_bind_is_named_in_one_sentence(tmp_path):
+    missing = tmp_path / "release" / "labutils"
+    with pytest.raises(SandboxUnavailable, match="cannot bind the provided helpers") as info:
+        sandbox.worker_command(SandboxConfig(labutils_dir=missing))
+    assert str(missing) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_limit_above_the_accounts_hard_limit_is_named_before_the_sandbox_starts(monkeypatch):
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)  # as a non-root instructor
+    limits = Limits(open_files=10**9)
+    with pytest.raises(SandboxUnavailable, match="open files limit"):
+        sandbox.check_rlimits(limits)
+
+
+def test_a_sandbox_that_cannot_start_says_why_instead_of_zygote_lost(tmp_path):
+    """bwrap refuses (here: a mount point it cannot create); `mlplab grade` prints bwrap's reason in one line."""
+    submission = tmp_path / "01_layers.ipynb"
+    submission.write_bytes((RELEASE / "01_layers.ipynb").read_bytes())
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from mlplab.sandbox import launch
+        launch.SCRATCH = "/proc/no-such-dir/scratch"
+        from mlplab.cli import main
+        sys.exit(main(["grade", {str(submission)!r}, "--json"]))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "Traceback" not in proc.stderr and "ZygoteLost" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "the sandbox could not start: bwrap:" in lines[0], proc.stderr
