@@ -7,6 +7,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -45,11 +46,18 @@ PROBE = textwrap.dedent(
                     pass
         return "sent"
 
-    def read_parent_memory():
+    def open_parent_memory():
+        # opening is the access check (ptrace mode): reading offset 0 would fail anyway (unmapped)
         try:
-            with open(f"/proc/{os.getppid()}/mem", "rb") as fh:
-                fh.read(1)
-            return "read"
+            with open(f"/proc/{os.getppid()}/mem", "rb"):
+                return "opened"
+        except OSError as exc:
+            return type(exc).__name__
+
+    def open_own_memory():
+        try:
+            with open("/proc/self/mem", "rb"):
+                return "opened"
         except OSError as exc:
             return type(exc).__name__
 
@@ -89,12 +97,32 @@ def test_workers_of_a_submission_are_forks_of_one_zygote_with_separate_namespace
     b.close()
 
 
+def zygote_states(zygote, seconds: float) -> set[str]:
+    """The zygote's process states (``/proc/PID/stat``) seen from the host, polled for ``seconds``."""
+    states = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pids = zygote.zygote_pids()
+        if not pids:
+            states.add("gone")
+        for pid in pids:
+            try:
+                states.add(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                states.add("gone")
+        time.sleep(0.02)
+    return states
+
+
 def test_a_worker_cannot_kill_stop_or_trace_the_zygote(forkserver):
     a, b = student(forkserver), student(forkserver)
     b_pid = b.call("pids")[0]
-    assert a.call("read_parent_memory") != "read"
+    assert a.call("open_own_memory") == "opened", "the probe itself must be able to succeed"
+    assert a.call("open_parent_memory") == "PermissionError"
+    zygote = next(iter(forkserver._zygotes.values()))
     assert a.call("kill_parent_and_init") == "sent"
-    time.sleep(0.3)
+    states = zygote_states(zygote, 1.0)
+    assert states <= {"S", "R"}, f"the zygote was killed or stopped from a worker: {states}"
     assert b.call("pids")[0] == b_pid, "killing the zygote from a worker took another worker down"
     fresh = student(forkserver)
     assert fresh.call("remember", 1) == 1, "the zygote no longer forks workers"
