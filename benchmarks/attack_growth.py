@@ -41,7 +41,7 @@ ATTACKS = {
     # 60 MB files (just under the 64 MB file-size limit) into the working directory, then into /tmp
     "disk_fill": FILL.format(count=8, target="."),
     "tmpfs_fill": FILL.format(count=8, target="/tmp"),
-    # children of the worker each hold 600 MB (touched) for 40 s: memory across processes
+    # 6 children of the worker each hold 600 MB (touched) for 40 s: 3.6 GB across processes
     "memory_across_processes": textwrap.dedent(
         """
         import os, time
@@ -61,7 +61,7 @@ ATTACKS = {
 }
 
 
-def attack_code(name: str, children: int = 4) -> str:
+def attack_code(name: str, children: int = 6) -> str:
     return ATTACKS[name].replace("{children}", str(children))
 
 

@@ -59,6 +59,8 @@ LIMIT_ENV = {
     "tmp_mb": "MLPLAB_TMP_MB",
     "call_timeout_s": "MLPLAB_CALL_TIMEOUT_S",
     "load_timeout_s": "MLPLAB_LOAD_TIMEOUT_S",
+    "task_timeout_s": "MLPLAB_TASK_TIMEOUT_S",
+    "submission_timeout_s": "MLPLAB_SUBMISSION_TIMEOUT_S",
 }
 
 
