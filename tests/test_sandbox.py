@@ -306,3 +306,18 @@ def test_a_sandbox_that_cannot_start_says_why_instead_of_zygote_lost(tmp_path):
     assert "Traceback" not in proc.stderr and "ZygoteLost" not in proc.stderr, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "the sandbox could not start: bwrap:" in lines[0], proc.stderr
+
+
+def test_a_worker_over_the_submissions_memory_budget_fails_its_call_with_a_clear_message():
+    from mlplab.sandbox import budget
+
+    why = budget.probe(64)
+    if why:
+        pytest.skip(f"this kernel gives no memory cgroup here ({why})")
+    student = make_student("import numpy as np\ndef grab(mb):\n    return float(np.ones(mb * 2**20 // 8).sum())",
+                           memory_mb=300)
+    assert student.call("grab", 50) == 50 * 2**20 // 8
+    with pytest.raises(StudentCrash, match="300 MB memory budget"):
+        student.call("grab", 400)  # under the 4 GB address-space cap: only the budget stops it
+    assert student.call("grab", 50) == 50 * 2**20 // 8, "a fresh worker should answer after the kill"
+    student.close()
