@@ -25,14 +25,32 @@ def _meminfo() -> dict[str, int]:
     return values
 
 
-def sample(disk_path: str | None = None) -> dict[str, int]:
-    """One sample in bytes: ``disk`` used on ``disk_path``'s filesystem, ``shmem``, ``memory`` in use."""
+def uid_rss(uids: range | set[int]) -> int:
+    """Resident memory (bytes) of every process owned by one of ``uids`` (sandbox uids), read from /proc."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue
+        if int(fields.get("Uid", "-1").split()[0]) in uids and "VmRSS" in fields:
+            total += int(fields["VmRSS"].split()[0]) * 1024
+    return total
+
+
+def sample(disk_path: str | None = None, uids: range | set[int] = ()) -> dict[str, int]:
+    """One sample in bytes: ``disk`` used on ``disk_path``'s filesystem, ``shmem``, ``memory`` in use
+    (all of the host: other users' activity shows too) and ``sandbox_rss`` (the processes of ``uids``)."""
     stat = os.statvfs(disk_path or tempfile.gettempdir())
     info = _meminfo()
     return {
         "disk": (stat.f_blocks - stat.f_bfree) * stat.f_frsize,
         "shmem": info["Shmem"],
         "memory": info["MemTotal"] - info["MemAvailable"],
+        "sandbox_rss": uid_rss(uids) if uids else 0,
     }
 
 
@@ -42,11 +60,12 @@ class GrowthMeter:
 
     period_s: float = 0.05
     disk_path: str | None = None
+    uids: range | set[int] = ()
     baseline: dict[str, int] = field(default_factory=dict)
     peak: dict[str, int] = field(default_factory=dict)
 
     def __enter__(self) -> GrowthMeter:
-        self.baseline = sample(self.disk_path)
+        self.baseline = sample(self.disk_path, self.uids)
         self.peak = dict(self.baseline)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -55,7 +74,7 @@ class GrowthMeter:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            for key, value in sample(self.disk_path).items():
+            for key, value in sample(self.disk_path, self.uids).items():
                 self.peak[key] = max(self.peak[key], value)
             time.sleep(self.period_s)
 
