@@ -192,3 +192,15 @@ def test_without_a_cgroup_grading_works_and_says_once_which_guarantee_is_missing
     warnings = [line for line in proc.stderr.splitlines() if "memory budget" in line]
     assert len(warnings) == 1, proc.stderr
     assert "NOT enforced" in warnings[0] and "no cgroup" in warnings[0]
+
+
+def test_the_cgroup_of_a_killed_grading_process_is_removed_by_the_next_one():
+    needs_cgroup()
+    made, _ = budget.create(64)
+    stale = made.path.with_name("mlplab-999999999-0")  # no such pid: a grading process that was killed
+    made.path.rename(stale)  # cgroupfs allows renaming a cgroup directory
+    fresh, _ = budget.create(64)
+    try:
+        assert not stale.exists()
+    finally:
+        fresh.close()

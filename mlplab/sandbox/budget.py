@@ -129,7 +129,17 @@ class MemoryBudget:
                 time.sleep(0.05)
 
 
+def _remove_stale(parent: Path) -> None:
+    """Remove the empty cgroups of grading processes that died without cleaning up (killed)."""
+    for stale in parent.glob("mlplab-*-*"):
+        pid = stale.name.split("-")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            with contextlib.suppress(OSError):
+                stale.rmdir()
+
+
 def _make(parent: Path, version: int, limit_mb: int) -> MemoryBudget:
+    _remove_stale(parent)
     path = parent / f"mlplab-{os.getpid()}-{next(_counter)}"
     path.mkdir()
     try:
