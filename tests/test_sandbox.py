@@ -321,3 +321,15 @@ def test_a_worker_over_the_submissions_memory_budget_fails_its_call_with_a_clear
         student.call("grab", 400)  # under the 4 GB address-space cap: only the budget stops it
     assert student.call("grab", 50) == 50 * 2**20 // 8, "a fresh worker should answer after the kill"
     student.close()
+
+
+@pytest.mark.parametrize("modules", [(), ("numpy",)], ids=["first-contact-fork", "first-contact-preload"])
+def test_a_sandbox_that_cannot_start_raises_the_start_error_not_zygote_lost(monkeypatch, modules):
+    from mlplab.sandbox.worker_client import Forkserver, SandboxStartError
+
+    monkeypatch.setattr(sandbox, "SCRATCH", "/proc/no-such-dir/scratch")
+    server = Forkserver(SandboxConfig(slot=SLOT))
+    with pytest.raises(SandboxStartError, match="the sandbox could not start: bwrap: Can't mkdir"):
+        server.new_worker(modules)
+    assert isinstance(server.start_error, SandboxStartError)
+    server.close()

@@ -131,6 +131,7 @@ class Zygote:
         finally:
             theirs.close()
         self.sock = ours
+        self._answered = False  # the zygote replied at least once: it started
         self._buffer = b""
         self._next_id = 0
         self._lock = threading.Lock()
@@ -156,8 +157,9 @@ class Zygote:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
     def start_failure(self) -> str | None:
-        """Why the sandbox did not start (one sentence), or None when it started or still runs."""
-        if self.alive(wait_s=1.0):
+        """Why the sandbox did not start (one sentence), or None when it started (it once answered) or
+        still runs: a sandbox lost later (killed at its memory budget...) is not a start failure."""
+        if self._answered or self.alive(wait_s=1.0):
             return None
         try:
             self._stderr.seek(0)
@@ -197,6 +199,7 @@ class Zygote:
             raise ZygoteLost(f"the sandbox stopped answering ({type(exc).__name__})") from None
         if not isinstance(reply, dict) or "ok" not in reply:
             raise ZygoteLost("the sandbox sent a malformed reply")
+        self._answered = True
         return reply["ok"]
 
     def _ask(self, message: dict, timeout: float) -> Any:
@@ -226,9 +229,9 @@ class Zygote:
     def fork(self) -> ForkedWorker:
         """A fresh worker forked from the zygote."""
         with self._lock:
-            if not self.alive():
-                raise ZygoteLost("the sandbox exited")
             try:
+                if not self.alive():
+                    raise ZygoteLost("the sandbox exited")
                 request_id = self._send({"op": "fork"}, FORK_TIMEOUT_S)
                 channel = socket.socket(fileno=self._receive_channel())
             except ZygoteLost:
@@ -450,15 +453,17 @@ class Forkserver:
             return self._budget
 
     def _zygote(self, key: tuple[str, ...]) -> Zygote:
+        return Zygote(self.config, key, self.budget())
+
+    def new_worker(self, modules: Sequence[str] = ()) -> ForkedWorker:
+        """A fresh worker whose zygote imported ``modules``; SandboxStartError when no sandbox can start."""
         try:
-            return Zygote(self.config, key, self.budget())
+            return self._new_worker(tuple(modules))
         except SandboxStartError as exc:
             self.start_error = exc
             raise
 
-    def new_worker(self, modules: Sequence[str] = ()) -> ForkedWorker:
-        """A fresh worker whose zygote imported ``modules``."""
-        key = tuple(modules)
+    def _new_worker(self, key: tuple[str, ...]) -> ForkedWorker:
         if self.shared:
             with self._lock:
                 lock = self._locks.setdefault(key, threading.Lock())
