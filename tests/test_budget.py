@@ -204,3 +204,31 @@ def test_the_cgroup_of_a_killed_grading_process_is_removed_by_the_next_one():
         assert not stale.exists()
     finally:
         fresh.close()
+
+
+def _fake_v2(tmp_path: Path, monkeypatch, controllers: str) -> Path:
+    """A cgroup v2 hierarchy in a plain directory, holding the grading process in /grader."""
+    root = tmp_path / "cgroup2"
+    own = root / "grader"
+    own.mkdir(parents=True)
+    (own / "cgroup.controllers").write_text(controllers + "\n")
+    (own / "cgroup.subtree_control").write_text("\n")
+    monkeypatch.setattr(budget, "_mounts", lambda: [(str(root), "cgroup2", set())])
+    monkeypatch.setattr(budget, "_own_paths", lambda: {"": "/grader"})
+    return own
+
+
+def test_cgroup_v2_is_used_where_the_memory_controller_is_delegated(tmp_path, monkeypatch):
+    own = _fake_v2(tmp_path, monkeypatch, "cpu memory pids")
+    made, why = budget.create(300)
+    assert why == "" and made is not None and made.version == 2 and made.path.parent == own
+    assert (made.path / "memory.max").read_text() == str(300 * 2**20)
+    assert "memory" in (own / "cgroup.subtree_control").read_text()
+    assert made.procs_file == str(made.path / "cgroup.procs")
+
+
+def test_without_a_delegated_memory_controller_the_reason_is_given(tmp_path, monkeypatch):
+    _fake_v2(tmp_path, monkeypatch, "cpu pids")
+    made, why = budget.create(300)
+    assert made is None
+    assert "memory controller is not delegated" in why and "no cgroup v1 memory hierarchy" in why
