@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +53,10 @@ PROBE = textwrap.dedent(
                 return conn.recv(64).decode()  # what the listener says: only a real connection gets it
         except OSError as exc:
             return type(exc).__name__
+
+    def oom_score_adj():
+        with open("/proc/self/oom_score_adj") as fh:
+            return int(fh.read())
 
     def interfaces():
         with open("/proc/net/dev") as fh:
@@ -121,6 +126,14 @@ def test_network_reaches_neither_the_hosts_loopback_nor_its_addresses(probe, hos
             assert conn.recv(64).decode() == greeting
         assert probe.call("try_connect", address, port) != greeting, f"the sandbox reached {address}:{port}"
     assert probe.call("interfaces") == ["lo"], "the sandbox should see no network device but its own loopback"
+
+
+def test_the_oom_killer_picks_a_worker_first_then_its_zygote_before_anything_of_the_host(probe):
+    assert probe.call("oom_score_adj") == sandbox.WORKER_OOM_SCORE_ADJ == 1000
+    zygote = next(iter(probe.forkserver._zygotes.values()))
+    (pid,) = zygote.zygote_pids()
+    assert int(Path(f"/proc/{pid}/oom_score_adj").read_text()) == sandbox.ZYGOTE_OOM_SCORE_ADJ
+    assert 0 < sandbox.ZYGOTE_OOM_SCORE_ADJ < sandbox.WORKER_OOM_SCORE_ADJ
 
 
 def test_course_files_gradebook_and_graders_are_invisible(probe):
