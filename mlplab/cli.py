@@ -21,16 +21,47 @@ from mlplab.sandbox.launch import Limits, SandboxConfig, SandboxUnavailable
 def _sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     from mlplab.course.tasks import release_dir
 
-    limits = Limits()
-    for field_name, var in (("call_timeout_s", "MLPLAB_CALL_TIMEOUT_S"), ("load_timeout_s", "MLPLAB_LOAD_TIMEOUT_S")):
-        if os.environ.get(var):
-            setattr(limits, field_name, float(os.environ[var]))
+    _limits_to_env(args)
+    try:
+        limits = Limits.from_env()
+    except ValueError as exc:
+        raise SandboxUnavailable(str(exc)) from None
     return SandboxConfig(
         limits=limits,
         labutils_dir=release_dir() / "labutils",
         unsafe=bool(getattr(args, "unsafe", False)),
         slot=int(os.environ.get("MLPLAB_SANDBOX_SLOT", "0")),
     )
+
+
+def _limits_to_env(args: argparse.Namespace) -> None:
+    """``--memory-mb`` / ``--scratch-mb`` into the environment (jobs of `mlplab autograde` inherit it)."""
+    for name, var in (("memory_mb", "MLPLAB_MEMORY_MB"), ("scratch_mb", "MLPLAB_SCRATCH_MB")):
+        value = getattr(args, name, None)
+        if value is not None:
+            os.environ[var] = str(value)
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--memory-mb", type=int, default=None,
+                        help="memory budget of one submission, all its processes and tmpfs together "
+                             "(default 2048 or $MLPLAB_MEMORY_MB)")
+    parser.add_argument("--scratch-mb", type=int, default=None,
+                        help="size of each sandbox's writable /scratch tmpfs (default 256 or $MLPLAB_SCRATCH_MB)")
+
+
+def _warn_once_about_budget() -> None:
+    """For a batch: say once (here) whether submissions get a memory cgroup; the jobs stay quiet."""
+    from mlplab.sandbox import budget
+
+    try:
+        limit = Limits.from_env().memory_mb
+    except ValueError:
+        return  # each job says what is wrong with the value
+    why = budget.probe(limit)
+    if why:
+        budget.warn_once(why, limit)
+    os.environ[budget.WARNED_ENV] = "1"
 
 
 def format_table(result: dict) -> str:
@@ -90,6 +121,8 @@ def cmd_autograde(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    _limits_to_env(args)
+    _warn_once_about_budget()
     try:
         results = autograde(
             students=args.student,
@@ -179,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run student code without bubblewrap isolation (trusted machines only)",
     )
+    _add_limit_options(grade)
     grade.set_defaults(func=cmd_grade, exits_fast=True)
 
     auto = sub.add_parser("autograde", help="sandboxed, parallel autograding into the nbgrader gradebook")
@@ -195,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run student code without bubblewrap isolation (trusted machines only)",
     )
+    _add_limit_options(auto)
     auto.set_defaults(func=cmd_autograde)
 
     demo = sub.add_parser("demo", help="a simulated class through the whole workflow, offline")

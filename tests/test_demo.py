@@ -10,10 +10,14 @@ import pytest
 from mlplab.course.tasks import tasks
 from mlplab.demo import class_roster, run_demo
 
+from .conftest import AUTOGRADE_SLOTS, slot
+
 
 @pytest.fixture(scope="session")  # once per xdist worker, even if other modules run in between
 def demo(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("demo"), jobs=2, progress=False)
+    with pytest.MonkeyPatch.context() as mp:  # session fixtures run before the per-test slot fixture
+        mp.setenv("MLPLAB_SLOT_BASE", str(slot(AUTOGRADE_SLOTS + 20)))  # this xdist worker's sandbox uids
+        return run_demo(tmp_path_factory.mktemp("demo"), jobs=2, progress=False)
 
 
 def lost(result: dict) -> set[str]:

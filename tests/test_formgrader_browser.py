@@ -29,6 +29,7 @@ from nbgrader.api import Gradebook
 
 from mlplab.autograde import autograde
 
+from .conftest import AUTOGRADE_SLOTS, slot
 from .test_autograde import make_course, submit
 
 CHROMIUM = os.environ.get("MLPLAB_CHROMIUM", "/usr/bin/chromium")
@@ -88,6 +89,7 @@ def graded(tmp_path_factory):
     course, db_url = make_course(tmp_path_factory.mktemp("fg") / "course")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLPLAB_COURSE_ROOT", str(course))
+        mp.setenv("MLPLAB_SLOT_BASE", str(slot(AUTOGRADE_SLOTS + 5)))  # this xdist worker's sandbox uids
         ada = submit(course, "ada", stems=(STEM,))
         _write_answer(ada / f"{STEM}.ipynb", CELL, ANSWER)
         submit(course, "bruno", stems=(STEM,))

@@ -27,7 +27,7 @@ from mlplab.autograde import RESULT_DIR, autograde
 from mlplab.course.generate import nbgrader
 from mlplab.course.gradebook import exported_totals
 
-from .conftest import ROOT
+from .conftest import AUTOGRADE_SLOTS, ROOT, slot
 from .submissions import build
 
 PG_ENV = "MLPLAB_TEST_PG_URL"
@@ -133,6 +133,7 @@ def both(pg_url, tmp_path_factory):
     urls = {"pg": pg_url, "sqlite": sqlite_url}
     results = {}
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLPLAB_SLOT_BASE", str(slot(AUTOGRADE_SLOTS + 10)))  # this xdist worker's sandbox uids
         mp.setenv("MLPLAB_COURSE_ROOT", str(courses["pg"]))
         results["pg"] = autograde(courses["pg"], jobs=2, force=True, db_url=pg_url, progress=False)
         cache = Path("autograded") / RESULT_DIR

@@ -7,6 +7,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ from mlplab.sandbox.launch import SandboxConfig
 from mlplab.sandbox.student import StudentTimeout
 from mlplab.sandbox.worker_client import Forkserver, RemoteStudent, preload_modules
 
-from .conftest import RELEASE, ROOT
+from .conftest import RELEASE, ROOT, slot
 from .test_sandbox import FORK_LOOP, sandbox_uid_processes_gone
 
 PROBE = textwrap.dedent(
@@ -45,11 +46,18 @@ PROBE = textwrap.dedent(
                     pass
         return "sent"
 
-    def read_parent_memory():
+    def open_parent_memory():
+        # opening is the access check (ptrace mode): reading offset 0 would fail anyway (unmapped)
         try:
-            with open(f"/proc/{os.getppid()}/mem", "rb") as fh:
-                fh.read(1)
-            return "read"
+            with open(f"/proc/{os.getppid()}/mem", "rb"):
+                return "opened"
+        except OSError as exc:
+            return type(exc).__name__
+
+    def open_own_memory():
+        try:
+            with open("/proc/self/mem", "rb"):
+                return "opened"
         except OSError as exc:
             return type(exc).__name__
 
@@ -61,7 +69,7 @@ PROBE = textwrap.dedent(
 
 
 def config(**limits) -> SandboxConfig:
-    cfg = SandboxConfig(labutils_dir=RELEASE / "labutils", slot=9)
+    cfg = SandboxConfig(labutils_dir=RELEASE / "labutils", slot=slot(2))
     for key, value in limits.items():
         setattr(cfg.limits, key, value)
     return cfg
@@ -89,12 +97,32 @@ def test_workers_of_a_submission_are_forks_of_one_zygote_with_separate_namespace
     b.close()
 
 
+def zygote_states(zygote, seconds: float) -> set[str]:
+    """The zygote's process states (``/proc/PID/stat``) seen from the host, polled for ``seconds``."""
+    states = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pids = zygote.zygote_pids()
+        if not pids:
+            states.add("gone")
+        for pid in pids:
+            try:
+                states.add(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                states.add("gone")
+        time.sleep(0.02)
+    return states
+
+
 def test_a_worker_cannot_kill_stop_or_trace_the_zygote(forkserver):
     a, b = student(forkserver), student(forkserver)
     b_pid = b.call("pids")[0]
-    assert a.call("read_parent_memory") != "read"
+    assert a.call("open_own_memory") == "opened", "the probe itself must be able to succeed"
+    assert a.call("open_parent_memory") == "PermissionError"
+    zygote = next(iter(forkserver._zygotes.values()))
     assert a.call("kill_parent_and_init") == "sent"
-    time.sleep(0.3)
+    states = zygote_states(zygote, 1.0)
+    assert states <= {"S", "R"}, f"the zygote was killed or stopped from a worker: {states}"
     assert b.call("pids")[0] == b_pid, "killing the zygote from a worker took another worker down"
     fresh = student(forkserver)
     assert fresh.call("remember", 1) == 1, "the zygote no longer forks workers"
@@ -168,7 +196,7 @@ def test_killing_the_grading_process_ends_the_sandbox_and_all_its_workers(tmp_pa
         from mlplab.notebooks import CodeUnit
         from mlplab.sandbox.launch import SandboxConfig
         from mlplab.sandbox.worker_client import Forkserver, RemoteStudent
-        server = Forkserver(SandboxConfig(slot=12))
+        server = Forkserver(SandboxConfig(slot={slot(3)}))
         students = [RemoteStudent([CodeUnit("f", "def f():\\n    return 1")], server.config, forkserver=server)
                     for _ in range(2)]
         print(sum(s.call("f") for s in students), flush=True)
@@ -177,7 +205,7 @@ def test_killing_the_grading_process_ends_the_sandbox_and_all_its_workers(tmp_pa
     )
     grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert grader.stdout.readline().strip() == "2"
-    uid = sandbox.sandbox_uid(12)
+    uid = sandbox.sandbox_uid(slot(3))
     assert not sandbox_uid_processes_gone(uid, wait_s=0.2), "expected running workers"
     grader.kill()
     grader.wait()

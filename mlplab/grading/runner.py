@@ -16,7 +16,6 @@ import io
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ import pytest
 from mlplab.course.tasks import Task, course_root, release_dir, tasks
 from mlplab.grading.reference import units_defining
 from mlplab.notebooks import CodeUnit, NotebookError, grading_code, read_cells
-from mlplab.sandbox.launch import SandboxConfig, bwrap_path, worker_command
+from mlplab.sandbox.launch import SandboxConfig, worker_command
 from mlplab.sandbox.student import Student, StudentCrash, StudentError, StudentTimeout
 
 MAX_MESSAGES_PER_TASK = 8
@@ -341,6 +340,11 @@ class RemoteProvider:
                 self._forkserver = Forkserver(self.config)
             return self._forkserver
 
+    def start_error(self):
+        """The SandboxStartError of a sandbox that could not start at all, if any."""
+        with self._lock:
+            return self._forkserver.start_error if self._forkserver is not None else None
+
     def close(self) -> None:
         with self._lock:
             if self._forkserver is not None:
@@ -418,8 +422,8 @@ def grade_path(
     wanted = {t.id for t in task_table.values() if t.notebook in submission.notebooks or path.is_dir()}
     if config is None:
         config = SandboxConfig(labutils_dir=release_dir(root) / "labutils")
-    if not config.unsafe and bwrap_path() is None:
-        worker_command(config, Path(tempfile.gettempdir()))  # raises SandboxUnavailable with the explanation
+    if not config.unsafe:
+        worker_command(config)  # raises SandboxUnavailable with the explanation (no bwrap, a path, a limit)
     if seed is None:
         seed = int(os.environ.get("MLPLAB_GRADER_SEED", "0"))
     provider = RemoteProvider(submission, config, root)
@@ -458,7 +462,10 @@ def grade_path(
                         errors.append(text)
     finally:
         plugin.close()
+        start_error = provider.start_error()
         provider.close()
+    if start_error is not None:
+        raise start_error  # no sandbox could start: every task would read "internal grader error"
     if os.environ.get("MLPLAB_GRADER_DEBUG"):
         for task_id, res in plugin.results.items():
             print(f"[timing] {task_id}: {res.seconds:.2f} s", file=sys.__stderr__)

@@ -9,15 +9,20 @@ The hardened sandbox (Linux, Debian's ``bwrap``):
   the PID namespace's init, which the workers cannot signal or trace;
 * read-only system (``/usr``, ``/lib*``, ``/bin``), read-only Python and
   virtualenv, read-only toolkit code (``mlplab``) and provided helpers
-  (``labutils`` from the *release*), a private tmpfs ``/tmp``, one writable
-  scratch dir; nothing else of the host (no course dir, no gradebook, no
-  source notebooks, no ``grader_tests``, no other submissions);
+  (``labutils`` from the *release*), each bound from its real path (symbolic links resolved);
+  nothing else of the host (no course dir, no gradebook, no source notebooks, no ``grader_tests``,
+  no other submissions);
+* everything writable is a tmpfs of fixed size (``--size``): ``/scratch`` (the working directory,
+  ``Limits.scratch_mb``), ``/tmp`` and ``/dev/shm`` (``Limits.tmp_mb``); ``/dev`` itself is read-only.
+  Nothing the sandbox writes reaches the host's disk, and every page of it is charged to the
+  submission's memory cgroup (:mod:`mlplab.sandbox.budget`);
 * a clean environment, ``--die-with-parent`` and ``--new-session``;
 * a non-root uid with no capabilities. When the grader runs as root, bwrap is
   started without a user namespace and ``setpriv`` switches to the sandbox uid
   with an empty bounding set (a root-mapped user namespace would keep root's
   power over read-only binds); otherwise ``--unshare-all --cap-drop ALL``;
-* rlimits: address space, CPU seconds, file size, open files, processes, no core.
+* rlimits: address space, CPU seconds, file size, open files, processes, no core;
+  ``oom_score_adj`` raised, so that under memory pressure the kernel kills sandbox processes first.
 
 The plain mode (``unsafe=True``) runs the same worker as a subprocess with the
 same rlimits and clean environment but no isolation; it exists for machines
@@ -26,6 +31,7 @@ without bubblewrap and must be asked for explicitly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
@@ -41,14 +47,39 @@ PACKAGE_MOUNT = "/opt/mlplab"
 SCRATCH = "/scratch"
 
 
+# oom_score_adj of the sandbox (bwrap, the zygote) and of each worker (raised after the fork): the
+# kernel's OOM killer picks sandbox processes before anything of the host, and workers before their zygote
+ZYGOTE_OOM_SCORE_ADJ = 500
+WORKER_OOM_SCORE_ADJ = 1000
+MB = 1024 * 1024
+# environment variables that override Limits fields (also set by the CLI's --memory-mb / --scratch-mb)
+LIMIT_ENV = {
+    "memory_mb": "MLPLAB_MEMORY_MB",
+    "scratch_mb": "MLPLAB_SCRATCH_MB",
+    "tmp_mb": "MLPLAB_TMP_MB",
+    "call_timeout_s": "MLPLAB_CALL_TIMEOUT_S",
+    "load_timeout_s": "MLPLAB_LOAD_TIMEOUT_S",
+    "task_timeout_s": "MLPLAB_TASK_TIMEOUT_S",
+    "submission_timeout_s": "MLPLAB_SUBMISSION_TIMEOUT_S",
+}
+
+
 class SandboxUnavailable(RuntimeError):
-    """The hardened sandbox cannot run here (no bubblewrap)."""
+    """The hardened sandbox cannot run here (no bubblewrap, a path it cannot bind, a limit it cannot set)."""
 
 
 @dataclass
 class Limits:
-    """Resource limits of one worker process."""
+    """Resource limits of one submission (``memory_mb``) and of each of its worker processes (the rest).
 
+    ``memory_mb``: all processes of the submission together, their tmpfs and page cache included
+    (a memory cgroup); ``scratch_mb``: the size of each sandbox's writable ``/scratch`` tmpfs;
+    ``tmp_mb``: the size of its ``/tmp`` and of its ``/dev/shm``.
+    """
+
+    memory_mb: int = 2048
+    scratch_mb: int = 256
+    tmp_mb: int = 64
     address_space_mb: int = 4096
     cpu_seconds: int = 120
     file_size_mb: int = 64
@@ -60,6 +91,28 @@ class Limits:
     preload_timeout_s: float = 180.0
     task_timeout_s: float = 60.0
     submission_timeout_s: float = 600.0
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+        """Defaults, overridden by ``MLPLAB_MEMORY_MB``, ``MLPLAB_SCRATCH_MB``, ``MLPLAB_TMP_MB``, ...
+
+        Raises ValueError (one sentence) for a value that is not a positive number.
+        """
+        environ = os.environ if environ is None else environ
+        limits = cls()
+        for name, var in LIMIT_ENV.items():
+            text = environ.get(var, "").strip()
+            if not text:
+                continue
+            kind = type(getattr(limits, name))
+            try:
+                value = kind(float(text)) if kind is int else float(text)
+            except ValueError:
+                value = 0
+            if value <= 0:
+                raise ValueError(f"{var}={text!r} is not a positive number")
+            setattr(limits, name, value)
+        return limits
 
 
 @dataclass
@@ -77,16 +130,39 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
-def _set_rlimits(limits: Limits) -> None:
-    mb = 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limits.address_space_mb * mb,) * 2)
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_mb * mb,) * 2)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files,) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if os.geteuid() != 0:
+def rlimits(limits: Limits, as_root: bool | None = None) -> dict[str, tuple[int, tuple[int, int]]]:
+    """The rlimits the sandbox starts with: name -> (resource, (soft, hard))."""
+    mb = MB
+    as_root = os.geteuid() == 0 if as_root is None else as_root
+    table = {
+        "address space": (resource.RLIMIT_AS, (limits.address_space_mb * mb,) * 2),
+        "CPU time": (resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5)),
+        "file size": (resource.RLIMIT_FSIZE, (limits.file_size_mb * mb,) * 2),
+        "open files": (resource.RLIMIT_NOFILE, (limits.open_files,) * 2),
+        "core size": (resource.RLIMIT_CORE, (0, 0)),
+    }
+    if not as_root:
         # as root the limit is applied after setpriv switches uid (see worker_command)
-        resource.setrlimit(resource.RLIMIT_NPROC, (zygote_process_limit(limits),) * 2)
+        table["processes"] = (resource.RLIMIT_NPROC, (zygote_process_limit(limits),) * 2)
+    return table
+
+
+def check_rlimits(limits: Limits) -> None:
+    """Raise SandboxUnavailable (one sentence) when a limit is above what this account may set."""
+    if os.geteuid() == 0:
+        return
+    for name, (which, (_, hard)) in rlimits(limits).items():
+        _, allowed = resource.getrlimit(which)
+        if allowed != resource.RLIM_INFINITY and hard > allowed:
+            raise SandboxUnavailable(
+                f"the sandbox's {name} limit ({hard}) is above this account's hard limit ({allowed}), "
+                "so it cannot be set: lower it in Limits or raise the account's limit"
+            )
+
+
+def _set_rlimits(limits: Limits) -> None:
+    for which, values in rlimits(limits).values():
+        resource.setrlimit(which, values)
 
 
 def zygote_process_limit(limits: Limits) -> int:
@@ -120,9 +196,32 @@ def _worker_env(config: SandboxConfig, home: str) -> dict[str, str]:
 
 
 def _python_roots() -> list[Path]:
-    """Directories the worker's interpreter needs: base prefix and the virtualenv."""
+    """Directories the worker's interpreter needs, as real paths: base prefix and the virtualenv."""
     roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
     return sorted(roots)
+
+
+def sandbox_python() -> str:
+    """The interpreter to run inside the sandbox: this one, reached through the virtualenv's real path.
+
+    ``sys.executable`` may pass through a symbolic link (a symlinked ``.venv``, a home directory on a
+    symlinked mount) that does not exist in the sandbox, where only real paths are bound. Started
+    from the real prefix, Python still finds the virtualenv's ``pyvenv.cfg`` next to it.
+    """
+    executable = Path(sys.executable)
+    try:
+        inside = executable.relative_to(sys.prefix)
+    except ValueError:
+        return str(executable.resolve())
+    return str(Path(sys.prefix).resolve() / inside)
+
+
+def _bind_source(path: Path, what: str) -> str:
+    """``path`` as a bind source (its real path); SandboxUnavailable when it is missing."""
+    real = path.resolve()
+    if not real.exists():
+        raise SandboxUnavailable(f"cannot bind the {what} {path} into the sandbox: {real} does not exist")
+    return str(real)
 
 
 def _parents_dirs(path: Path) -> list[str]:
@@ -145,7 +244,7 @@ def worker_bootstrap(package_parent: str, labutils_parent: str | None) -> str:
 
 
 def make_scratch(slot: int) -> Path:
-    """A fresh scratch directory owned by the sandbox uid (when root)."""
+    """A fresh host scratch directory owned by the sandbox uid (when root); only the unsafe mode uses one."""
     scratch = Path(tempfile.mkdtemp(prefix="mlplab-scratch-"))
     if os.geteuid() == 0:
         uid = sandbox_uid(slot)
@@ -154,13 +253,23 @@ def make_scratch(slot: int) -> Path:
     return scratch
 
 
-def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment that start one sandbox (its zygote: the fork server of the workers)."""
+def _sized_tmpfs(path: str, megabytes: int) -> list[str]:
+    return ["--perms", "1777", "--size", str(megabytes * MB), "--tmpfs", path]
+
+
+def worker_command(config: SandboxConfig, scratch: Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that start one sandbox (its zygote: the fork server of the workers).
+
+    ``scratch`` (a host directory) is the working directory of the unsafe mode only; the sandbox's
+    own ``/scratch`` is a sized tmpfs. Raises SandboxUnavailable, in one sentence, when the sandbox
+    cannot start here.
+    """
     package_dir = Path(mlplab.__file__).resolve().parent
     labutils = config.labutils_dir.resolve() if config.labutils_dir else None
     if config.unsafe:
         boot = worker_bootstrap(str(package_dir.parent), str(labutils.parent) if labutils else None)
-        return [sys.executable, "-I", "-c", boot], _worker_env(config, str(scratch))
+        home = str(scratch or tempfile.gettempdir())
+        return [sys.executable, "-I", "-c", boot], _worker_env(config, home)
     bwrap = bwrap_path()
     if bwrap is None:
         raise SandboxUnavailable(
@@ -168,6 +277,7 @@ def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dic
             "Install it (Debian/Ubuntu: apt-get install bubblewrap; `make setup` does this as root), "
             "or pass --unsafe-no-sandbox to grade without isolation on a machine you trust."
         )
+    check_rlimits(config.limits)
     argv = [bwrap, "--die-with-parent", "--new-session"]
     as_root = os.geteuid() == 0
     if as_root:
@@ -178,23 +288,28 @@ def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dic
     # signals to a namespace's init from inside unless it handles them), so no cell can kill the
     # sandbox of the other workers
     argv += ["--as-pid-1"]
-    # /proc, /dev and the private /tmp first: later binds may live below /tmp (a course cloned there)
-    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    # /proc, /dev and the private /tmp first: later binds may live below /tmp (a course cloned there).
+    # Every writable place is a tmpfs of fixed size; /dev's own tmpfs (bwrap gives it no size) is
+    # made read-only once /dev/shm has its sized tmpfs.
+    limits = config.limits
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    argv += _sized_tmpfs("/dev/shm", limits.tmp_mb) + ["--remount-ro", "/dev"]
+    argv += _sized_tmpfs("/tmp", limits.tmp_mb)
     for system_dir in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/libx32", "/sbin"):
         if os.path.isdir(system_dir):
             argv += ["--ro-bind", system_dir, system_dir]
     for root in _python_roots():
         if str(root).startswith(("/usr/", "/bin/", "/lib/")):
             continue
-        argv += _parents_dirs(root) + ["--ro-bind", str(root), str(root)]
+        argv += _parents_dirs(root) + ["--ro-bind", _bind_source(root, "Python installation"), str(root)]
     argv += ["--perms", "0755", "--dir", PACKAGE_MOUNT]
-    argv += ["--ro-bind", str(package_dir), f"{PACKAGE_MOUNT}/mlplab"]
+    argv += ["--ro-bind", _bind_source(package_dir, "toolkit"), f"{PACKAGE_MOUNT}/mlplab"]
     labutils_parent = None
     if labutils is not None:
         argv += ["--perms", "0755", "--dir", f"{PACKAGE_MOUNT}/provided"]
-        argv += ["--ro-bind", str(labutils), f"{PACKAGE_MOUNT}/provided/labutils"]
+        argv += ["--ro-bind", _bind_source(labutils, "provided helpers"), f"{PACKAGE_MOUNT}/provided/labutils"]
         labutils_parent = f"{PACKAGE_MOUNT}/provided"
-    argv += ["--bind", str(scratch), SCRATCH, "--chdir", SCRATCH, "--clearenv"]
+    argv += _sized_tmpfs(SCRATCH, limits.scratch_mb) + ["--chdir", SCRATCH, "--clearenv"]
     env = _worker_env(config, SCRATCH)
     for key, value in env.items():
         argv += ["--setenv", key, value]
@@ -213,14 +328,25 @@ def worker_command(config: SandboxConfig, scratch: Path) -> tuple[list[str], dic
             f"--nproc={zygote_process_limit(config.limits)}",
             "--",
         ]
-    argv += [sys.executable, "-I", "-c", worker_bootstrap(PACKAGE_MOUNT, labutils_parent)]
+    argv += [sandbox_python(), "-I", "-c", worker_bootstrap(PACKAGE_MOUNT, labutils_parent)]
     return argv, {}
 
 
-def preexec(config: SandboxConfig):
-    """preexec_fn for subprocess: rlimits in the child before exec."""
+def set_oom_score_adj(value: int) -> None:
+    """Ask the kernel's OOM killer to choose this process early (raising it needs no privilege)."""
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
+        fh.write(str(value))
+
+
+def preexec(config: SandboxConfig, cgroup_procs: str | None = None):
+    """preexec_fn for subprocess: in the child before exec, join the submission's memory cgroup
+    (``cgroup_procs``: its ``cgroup.procs`` file), raise ``oom_score_adj`` and set the rlimits."""
 
     def _apply() -> None:
+        if cgroup_procs is not None:
+            with open(cgroup_procs, "w") as fh:
+                fh.write(str(os.getpid()))
+        set_oom_score_adj(ZYGOTE_OOM_SCORE_ADJ)
         _set_rlimits(config.limits)
 
     return _apply

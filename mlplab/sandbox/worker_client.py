@@ -21,6 +21,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -28,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from mlplab.notebooks import CodeUnit
-from mlplab.sandbox.launch import SandboxConfig, make_scratch, preexec, worker_command
+from mlplab.sandbox import budget as budgets
+from mlplab.sandbox.launch import SandboxConfig, SandboxUnavailable, make_scratch, preexec, worker_command
 from mlplab.sandbox.student import Student, StudentCrash, StudentError, StudentTimeout, _unpack_error
 from mlplab.sandbox.values import MAX_MESSAGE_BYTES, ChannelError, decode, encode, write_message
 
@@ -76,34 +78,60 @@ class ZygoteLost(RuntimeError):
     """The submission's zygote died or stopped answering."""
 
 
+class SandboxStartError(SandboxUnavailable):
+    """A sandbox could not start at all (its message names the cause in one sentence)."""
+
+
+def _last_line(text: bytes) -> str:
+    lines = [line.strip() for line in text.decode("utf-8", "replace").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
 class Zygote:
     """One sandbox running the fork server of a submission (see :mod:`mlplab.sandbox.zygote`)."""
 
-    def __init__(self, config: SandboxConfig, modules: Sequence[str] = ()) -> None:
+    def __init__(
+        self, config: SandboxConfig, modules: Sequence[str] = (), budget: budgets.MemoryBudget | None = None
+    ) -> None:
         self.config = config
-        self.scratch = make_scratch(config.slot)
+        self.budget = budget
+        # only the unsafe mode works in a host directory; the sandbox's /scratch is a sized tmpfs
+        self.scratch = make_scratch(config.slot) if config.unsafe else None
         argv, env = worker_command(config, self.scratch)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # bwrap's own complaints (a path it cannot bind...) and the interpreter's, before the zygote
+        # silences its streams: read when the sandbox does not start
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        procs = budget.procs_file if budget is not None else None
         try:
             self.proc = spawn(
                 lambda: subprocess.Popen(
                     argv,
                     stdin=theirs.fileno(),
                     stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stderr=self._stderr,
                     env=env or None,
-                    cwd=str(self.scratch),
+                    cwd=str(self.scratch or "/"),
                     start_new_session=True,
-                    preexec_fn=preexec(config),
+                    preexec_fn=preexec(config, procs),
                 )
             )
+        except subprocess.SubprocessError:
+            self._cleanup_start(ours)
+            raise SandboxStartError(
+                "the sandbox's limits could not be set before it started (joining its memory cgroup, "
+                "oom_score_adj or an rlimit failed)"
+            ) from None
+        except OSError as exc:
+            self._cleanup_start(ours)
+            raise SandboxStartError(f"the sandbox could not be started ({argv[0]}: {exc.strerror})") from None
         except BaseException:
-            ours.close()
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            self._cleanup_start(ours)
             raise
         finally:
             theirs.close()
         self.sock = ours
+        self._answered = False  # the zygote replied at least once: it started
         self._buffer = b""
         self._next_id = 0
         self._lock = threading.Lock()
@@ -112,9 +140,35 @@ class Zygote:
             # count against the student's cells
             try:
                 self._ask({"op": "preload", "modules": list(modules)}, config.limits.preload_timeout_s)
+            except ZygoteLost:
+                failure = self.start_failure()
+                self.close()
+                if failure:
+                    raise SandboxStartError(failure) from None
+                raise
             except BaseException:
                 self.close()
                 raise
+
+    def _cleanup_start(self, ours: socket.socket) -> None:
+        ours.close()
+        self._stderr.close()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def start_failure(self) -> str | None:
+        """Why the sandbox did not start (one sentence), or None when it started (it once answered) or
+        still runs: a sandbox lost later (killed at its memory budget...) is not a start failure."""
+        if self._answered or self.alive(wait_s=1.0):
+            return None
+        try:
+            self._stderr.seek(0)
+            said = _last_line(self._stderr.read()[-4000:])
+        except (OSError, ValueError):
+            said = ""
+        if not said:
+            return None
+        return f"the sandbox could not start: {said}"
 
     # -- control channel ----------------------------------------------------------
     # Every request carries an id that the zygote echoes: a reply that arrives after its request timed
@@ -145,6 +199,7 @@ class Zygote:
             raise ZygoteLost(f"the sandbox stopped answering ({type(exc).__name__})") from None
         if not isinstance(reply, dict) or "ok" not in reply:
             raise ZygoteLost("the sandbox sent a malformed reply")
+        self._answered = True
         return reply["ok"]
 
     def _ask(self, message: dict, timeout: float) -> Any:
@@ -174,10 +229,16 @@ class Zygote:
     def fork(self) -> ForkedWorker:
         """A fresh worker forked from the zygote."""
         with self._lock:
-            if not self.alive():
-                raise ZygoteLost("the sandbox exited")
-            request_id = self._send({"op": "fork"}, FORK_TIMEOUT_S)
-            channel = socket.socket(fileno=self._receive_channel())
+            try:
+                if not self.alive():
+                    raise ZygoteLost("the sandbox exited")
+                request_id = self._send({"op": "fork"}, FORK_TIMEOUT_S)
+                channel = socket.socket(fileno=self._receive_channel())
+            except ZygoteLost:
+                failure = self.start_failure()
+                if failure:
+                    raise SandboxStartError(failure) from None
+                raise
             try:
                 reply = self._read_reply(request_id)
                 local_pid = int(reply["pid"])
@@ -189,7 +250,9 @@ class Zygote:
                 channel.close()
                 raise
             host_pid = struct.unpack("3i", creds)[0]
-            return ForkedWorker(self, channel, host_pid, local_pid)
+            worker = ForkedWorker(self, channel, host_pid, local_pid)
+            worker.oom_kills_at_start = self.budget.oom_kills() if self.budget is not None else 0
+            return worker
 
     def exit_code(self, local_pid: int, wait_s: float) -> int | None:
         """How worker ``local_pid`` ended (``subprocess`` convention), None if unknown or still running."""
@@ -239,7 +302,10 @@ class Zygote:
             self.proc.wait(timeout=5)
         with contextlib.suppress(OSError):
             self.sock.close()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self._stderr.close()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class ForkedWorker:
@@ -253,6 +319,7 @@ class ForkedWorker:
         self._fd = channel.detach()
         self._writer = os.fdopen(os.dup(self._fd), "wb", buffering=0)
         self._closed = False
+        self.oom_kills_at_start = 0
 
     def _read_exact(self, n: int, deadline: float) -> bytes:
         chunks = []
@@ -315,6 +382,12 @@ class ForkedWorker:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
+            budget = self.zygote.budget
+            if name == "SIGKILL" and budget is not None and budget.oom_kills() > self.oom_kills_at_start:
+                return (
+                    f"the worker was killed: the submission's {budget.limit_mb} MB memory budget "
+                    "(all its processes, files in /scratch and /tmp included) was used up"
+                )
             if name in ("SIGKILL", "SIGXCPU"):
                 return f"the worker was killed ({name}: a memory, CPU or time limit was hit, or the code killed it)"
             return f"the worker was killed by {name}"
@@ -364,10 +437,33 @@ class Forkserver:
         self._zygotes: dict[tuple[str, ...], Zygote] = {}
         self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._lock = threading.Lock()
+        self._budget: budgets.MemoryBudget | None = None
+        self._budget_tried = False
+        self.start_error: SandboxStartError | None = None
+
+    def budget(self) -> budgets.MemoryBudget | None:
+        """The submission's memory cgroup (made on first use; None where the kernel allows none)."""
+        with self._lock:
+            if not self._budget_tried:
+                self._budget_tried = True
+                limit = self.config.limits.memory_mb
+                self._budget, why = budgets.create(limit)
+                if self._budget is None:
+                    budgets.warn_once(why, limit)
+            return self._budget
+
+    def _zygote(self, key: tuple[str, ...]) -> Zygote:
+        return Zygote(self.config, key, self.budget())
 
     def new_worker(self, modules: Sequence[str] = ()) -> ForkedWorker:
-        """A fresh worker whose zygote imported ``modules``."""
-        key = tuple(modules)
+        """A fresh worker whose zygote imported ``modules``; SandboxStartError when no sandbox can start."""
+        try:
+            return self._new_worker(tuple(modules))
+        except SandboxStartError as exc:
+            self.start_error = exc
+            raise
+
+    def _new_worker(self, key: tuple[str, ...]) -> ForkedWorker:
         if self.shared:
             with self._lock:
                 lock = self._locks.setdefault(key, threading.Lock())
@@ -375,12 +471,12 @@ class Forkserver:
                 try:
                     zygote = self._zygotes.get(key)
                     if zygote is None:
-                        zygote = self._zygotes[key] = Zygote(self.config, key)
+                        zygote = self._zygotes[key] = self._zygote(key)
                     return zygote.fork()
                 except ZygoteLost:
-                    self.shared = False  # from now on: one sandbox per worker
-                    self.close()
-        zygote = Zygote(self.config, key)
+                    self.shared = False  # from now on: one sandbox per worker (same memory budget)
+                    self.close(release_budget=False)
+        zygote = self._zygote(key)
         try:
             worker = zygote.fork()
         except BaseException:
@@ -389,11 +485,17 @@ class Forkserver:
         worker.owns_zygote = True
         return worker
 
-    def close(self) -> None:
+    def close(self, release_budget: bool = True) -> None:
+        """Close every shared sandbox; with ``release_budget``, remove the memory cgroup too."""
         with self._lock:
             zygotes, self._zygotes = list(self._zygotes.values()), {}
         for zygote in zygotes:
             zygote.close()
+        if release_budget:
+            with self._lock:
+                budget, self._budget = self._budget, None
+            if budget is not None:
+                budget.close()
 
 
 class RemoteStudent(Student):

@@ -35,6 +35,7 @@ import sys
 import time
 
 PR_SET_PDEATHSIG = 1
+WORKER_OOM_SCORE_ADJ = 1000  # as mlplab.sandbox.launch.WORKER_OOM_SCORE_ADJ (this module imports no host code)
 PR_SET_DUMPABLE = 4
 # signals the zygote ignores (it is the sandbox's pid 1, which the kernel already shields from signals
 # sent inside the sandbox unless a handler is installed: Python installs one for SIGINT)
@@ -82,6 +83,10 @@ def _become_worker(control: socket.socket, ready_fd: int, number: int) -> None:
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         _prctl(PR_SET_DUMPABLE, 1)
+        # the OOM killer takes a worker before its zygote (the zygote's /proc files belong to root
+        # while it is not dumpable; the worker's are its own again from here)
+        with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write(str(WORKER_OOM_SCORE_ADJ))
         for signum in (*IGNORED, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
