@@ -72,8 +72,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_autograde(args: argparse.Namespace) -> int:
-    from mlplab.autograde import autograde, class_table
-    from mlplab.course.gradebook import exported_totals
+    from mlplab.autograde import SchedulerUnreachable, autograde, class_table
+    from mlplab.course.gradebook import GradebookNotReady, student_summaries
     from mlplab.course.tasks import ASSIGNMENT, course_root
     from mlplab.sandbox.launch import bwrap_path
 
@@ -90,6 +90,7 @@ def cmd_autograde(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    report: dict = {}
     try:
         results = autograde(
             students=args.student,
@@ -99,11 +100,16 @@ def cmd_autograde(args: argparse.Namespace) -> int:
             force=args.force,
             unsafe=args.unsafe,
             db_url=args.db_url,
+            report=report,
         )
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, GradebookNotReady, SchedulerUnreachable) as exc:
         print(f"mlplab autograde: {exc}", file=sys.stderr)
         return 2
-    print(class_table(results, exported_totals(course_root(), args.db_url)))
+    print(class_table(results, student_summaries(course_root(), args.db_url)))
+    print(
+        f"{len(report['graded'])} graded now, {len(report['cached'])} unchanged since the last run; "
+        f"gradebook rows changed for {len(report['changed'])} student(s)"
+    )
     return 0
 
 
@@ -166,7 +172,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mlplab", description="MLP Lab course toolkit")
+    parser = argparse.ArgumentParser(
+        prog="mlplab",
+        description="MLP Lab course toolkit. Every command works on the course of the working directory "
+        "(the nearest folder at or above it holding nbgrader_config.py); --course DIR or $MLPLAB_COURSE_ROOT "
+        "override it.",
+    )
+    parser.add_argument(
+        "--course", metavar="DIR", help="the course directory (default: $MLPLAB_COURSE_ROOT, else found from the cwd)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     grade = sub.add_parser("grade", help="grade one submission (a notebook or a folder of notebooks)")
@@ -179,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run student code without bubblewrap isolation (trusted machines only)",
     )
-    grade.set_defaults(func=cmd_grade, exits_fast=True)
+    grade.set_defaults(func=cmd_grade, exits_fast=True, needs_graders=True)
 
     auto = sub.add_parser("autograde", help="sandboxed, parallel autograding into the nbgrader gradebook")
     auto.add_argument("assignment")
@@ -195,12 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run student code without bubblewrap isolation (trusted machines only)",
     )
-    auto.set_defaults(func=cmd_autograde)
+    auto.set_defaults(func=cmd_autograde, needs_graders=True)
 
     demo = sub.add_parser("demo", help="a simulated class through the whole workflow, offline")
     demo.add_argument("--out", help="output folder (default demo-output/)")
     demo.add_argument("--jobs", type=int, default=2)
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=cmd_demo, needs_graders=True)
 
     valid = sub.add_parser("validate-graders", help="bug catalogue, correct variants, seed stability")
     valid.add_argument("--json", action="store_true", help="print exactly one JSON object")
@@ -212,11 +226,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     valid.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     valid.add_argument("--verbose", action="store_true", help="print every graded job and its time")
-    valid.set_defaults(func=cmd_validate)
+    valid.set_defaults(func=cmd_validate, needs_graders=True)
 
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
     generate.set_defaults(func=cmd_generate)
     return parser
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Resolve the course (``--course`` first), check it has what the command needs, run the command.
+
+    A missing or incomplete course is one sentence on stderr and exit status 2, never a traceback.
+    """
+    from mlplab.course.tasks import COURSE_ENV, CourseError, course_root, require_graders
+
+    if args.course:
+        os.environ[COURSE_ENV] = str(Path(args.course).expanduser().resolve())  # graders' subprocesses inherit it
+    try:
+        if getattr(args, "needs_course", True):
+            root = course_root()
+            if getattr(args, "needs_graders", False):
+                require_graders(root)
+        return int(args.func(args) or 0)
+    except CourseError as exc:
+        print(f"mlplab {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None, exit_when_done: bool = False) -> int:
@@ -228,7 +262,7 @@ def main(argv: list[str] | None = None, exit_when_done: bool = False) -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     args = build_parser().parse_args(argv)
-    code = int(args.func(args) or 0)
+    code = run_command(args)
     if exit_when_done and getattr(args, "exits_fast", False):
         sys.stdout.flush()
         sys.stderr.flush()

@@ -253,7 +253,7 @@ def _run_steps(
     started: float,
 ) -> dict:
     from mlplab.autograde import autograde, class_table
-    from mlplab.course.gradebook import exported_totals
+    from mlplab.course.gradebook import exported_totals, student_summaries
     from mlplab.course.report import write_report
 
     steps: list[tuple[str, float]] = []
@@ -310,7 +310,7 @@ def _run_steps(
     report = write_report(results, totals, {s.id: s.about for s in roster}, out / "report")
     step("class report", t0)
 
-    table = class_table(results, totals)
+    table = class_table(results, student_summaries(course, db_url))
     summary = {
         "seconds": round(time.monotonic() - started, 1),
         "steps": steps,
@@ -343,6 +343,7 @@ def student_exchange(action: str, home: Path, exchange: Path, student: str | Non
     config = Config()
     config.Exchange.root = str(exchange)
     config.Exchange.assignment_dir = str(home)
+    config.Exchange.cache = str(exchange.parent / "student-cache")  # not the real students' cache (~/.local)
     config.CourseDirectory.course_id = "mlp-lab"
     config.CourseDirectory.assignment_id = ASSIGNMENT
     if student:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplab.course.tasks import Task, course_root, source_dir, source_notebooks, tasks
+from mlplab.course.tasks import Task, course_root, source_dir, source_notebooks, tasks, use_graders
 from mlplab.notebooks import CodeUnit, defined_names, grading_code, read_cells, strip_ipython
 from mlplab.validity.mutants import Change, apply_to_source, load_all, solution_sources
 
@@ -122,9 +122,9 @@ def _plugin_class():
 
 def _worker_init() -> None:
     root = course_root()
-    for path in (str(root), str(root / "grader_tests"), str(source_dir(root))):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    use_graders(root)
+    if str(source_dir(root)) not in sys.path:
+        sys.path.insert(0, str(source_dir(root)))
     os.environ.setdefault("MLPLAB_QUICK", "1")
     warnings.simplefilter("ignore")
 
