@@ -2,6 +2,8 @@
 
 mlplab grade PATH [--json]          grade one submission (notebook or folder) in the sandbox
 mlplab generate                     regenerate release/ and solutions/ from source/ with nbgrader
+mlplab quickstart DIR               a new course directory of its own
+mlplab extend mlp STUDENT --days N  an extension; the late penalty follows
 mlplab autograde mlp [...]          hardened, parallel autograding into the nbgrader gradebook
 mlplab demo                         simulated class, end to end
 mlplab validate-graders [--json]    bug catalogue, correct variants, seed stability
@@ -67,7 +69,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     from mlplab.course.generate import generate
 
-    generate()
+    try:
+        generate(progress=True)
+    except RuntimeError as exc:  # nbgrader failed: its own log says why
+        print(f"mlplab generate: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -109,6 +115,42 @@ def cmd_autograde(args: argparse.Namespace) -> int:
     print(
         f"{len(report['graded'])} graded now, {len(report['cached'])} unchanged since the last run; "
         f"gradebook rows changed for {len(report['changed'])} student(s)"
+    )
+    return 0
+
+
+def cmd_quickstart(args: argparse.Namespace) -> int:
+    from mlplab.course.quickstart import quickstart
+
+    root = quickstart(
+        Path(args.directory), course_id=args.course_id, exchange=args.exchange, force=args.force
+    )
+    print(f"created the course {root}")
+    print(f"next: cd {root} && mlplab generate   (then see {root / 'README.md'})")
+    return 0
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    from mlplab.course.gradebook import GradebookNotReady, grant_extension
+    from mlplab.course.tasks import ASSIGNMENT, course_root
+
+    if args.assignment != ASSIGNMENT:
+        print(
+            f"mlplab extend: unknown assignment {args.assignment!r} (this course has {ASSIGNMENT!r})",
+            file=sys.stderr,
+        )
+        return 2
+    if (args.days is None) == (args.until is None):
+        print("mlplab extend: give exactly one of --days N or --until DATE", file=sys.stderr)
+        return 2
+    try:
+        info = grant_extension(course_root(), args.student, days=args.days, until=args.until, db_url=args.db_url)
+    except (GradebookNotReady, ValueError) as exc:
+        print(f"mlplab extend: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.student}: due {info['effective_duedate']} UTC (assignment due {info['duedate']} UTC); "
+        f"late penalty {info['penalty_before']:.2f} -> {info['penalty']:.2f}"
     )
     return 0
 
@@ -230,6 +272,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
     generate.set_defaults(func=cmd_generate)
+
+    quick = sub.add_parser("quickstart", help="create a complete course directory DIR")
+    quick.add_argument("directory")
+    quick.add_argument("--course-id", help="nbgrader course id (default: the folder's name)")
+    quick.add_argument("--exchange", help="exchange root (default: DIR/exchange)")
+    quick.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    quick.set_defaults(func=cmd_quickstart, needs_course=False)
+
+    extend = sub.add_parser("extend", help="grant a student an extension; the late penalty follows at once")
+    extend.add_argument("assignment")
+    extend.add_argument("student")
+    extend.add_argument("--days", type=float, help="days after the assignment's due date (0 removes it)")
+    extend.add_argument("--until", help="new due date for this student, e.g. '2026-12-01 23:59:00 UTC'")
+    extend.add_argument("--db-url", help="SQLAlchemy URL of the gradebook (default: nbgrader_config.py)")
+    extend.set_defaults(func=cmd_extend)
     return parser
 
 

@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import warnings
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nbformat
@@ -362,3 +363,64 @@ def student_summaries(root: Path, db_url: str | None = None) -> dict[str, dict]:
                 "duedate": submission.duedate,
             }
     return out
+
+
+def grant_extension(
+    root: Path,
+    student: str,
+    days: float | None = None,
+    until: datetime | None = None,
+    db_url: str | None = None,
+) -> dict:
+    """Give ``student`` an extension on the assignment (``days`` after the due date, or ``until`` a date;
+    ``days=0`` removes it) and recompute their late penalty at once.
+
+    Returns ``{"duedate", "effective_duedate", "penalty_before", "penalty"}``. Raises
+    :class:`GradebookNotReady` (one sentence) when the assignment has no due date or is not in the gradebook.
+    A student without a submission yet gets an empty one to hold the extension (as nbgrader keeps it there).
+    """
+    from mlplab.course.late import effective_duedate
+
+    writer = Writer(root, db_url=db_url)
+    try:
+        gb = writer.gradebook
+        due = writer.assignment.duedate
+        if due is None:
+            raise GradebookNotReady(
+                f"assignment {ASSIGNMENT!r} has no due date, so there is nothing to extend: set one with "
+                f"`nbgrader db assignment add {ASSIGNMENT} --duedate=...`"
+            )
+        if until is not None:
+            until = parse_utc(until) if isinstance(until, str) else until
+            if until.tzinfo is not None:
+                until = until.astimezone(UTC).replace(tzinfo=None)
+            extension = until - due
+            if extension.total_seconds() < 0:
+                raise GradebookNotReady(f"{until} is before the due date {due}: an extension cannot shorten it")
+        else:
+            if days is None or days < 0:
+                raise GradebookNotReady("give --days N (N >= 0) or --until DATE")
+            extension = timedelta(days=days)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)
+            try:
+                gb.find_student(student)
+            except MissingEntry:
+                gb.add_student(student)
+            try:
+                submission = gb.find_submission(ASSIGNMENT, student)
+            except MissingEntry:
+                submission = gb.add_submission(ASSIGNMENT, student)
+            before = float(submission.late_submission_penalty or 0.0)
+            submission.extension = extension if extension.total_seconds() > 0 else None
+            gb.db.commit()
+        writer.refresh_penalties([student])
+        submission = gb.find_submission(ASSIGNMENT, student)
+        return {
+            "duedate": due,
+            "effective_duedate": effective_duedate(due, submission.extension),
+            "penalty_before": before,
+            "penalty": float(submission.late_submission_penalty or 0.0),
+        }
+    finally:
+        writer.close()

@@ -197,3 +197,47 @@ class LateAwareCsvExportPlugin(CsvExportPlugin):
                 rows.append(",".join("" if row[k] is None else str(row[k]) for k in keys))
         with open(dest, "w") as fh:
             fh.write("\n".join(rows) + "\n")
+
+
+_HOOK: dict = {}
+
+
+def _penalties_before_flush(session, flush_context, instances) -> None:
+    """SQLAlchemy ``before_flush``: every notebook whose grades (or whose submission's extension or
+    timestamp) changed in this flush gets its penalty recomputed in the same transaction."""
+    from nbgrader.api import Grade, SubmittedAssignment
+
+    plugin = _HOOK.get("plugin")
+    if plugin is None:
+        return
+    submissions = {}
+    for obj in list(session.dirty) + list(session.new):
+        if isinstance(obj, Grade) and obj.notebook is not None and obj.notebook.assignment is not None:
+            submissions[id(obj.notebook.assignment)] = obj.notebook.assignment
+        elif isinstance(obj, SubmittedAssignment):
+            submissions[id(obj)] = obj
+    for submission in submissions.values():
+        if submission.assignment is not None:
+            refresh_submission(submission, plugin)
+
+
+def penalties_follow_grades(config) -> None:
+    """Keep late penalties current wherever nbgrader's gradebook API changes a grade in this process: the
+    formgrader (manual scores, extra credit), ``nbgrader autograde``, ``Gradebook.grant_extension``.
+
+    Called from ``nbgrader_config.py`` (which every nbgrader command and the formgrader load) with the
+    course's config; installing twice replaces the policy, never adds a second listener.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    plugin_name = config.AssignLatePenalties.get("plugin_class", "mlplab.course.late.PercentPerDayPenalty")
+    if isinstance(plugin_name, str):
+        from traitlets.utils.importstring import import_item
+
+        plugin_cls = import_item(plugin_name)
+    else:
+        plugin_cls = plugin_name
+    _HOOK["plugin"] = plugin_cls(config=config)
+    if not event.contains(Session, "before_flush", _penalties_before_flush):
+        event.listen(Session, "before_flush", _penalties_before_flush)

@@ -62,6 +62,10 @@ c.AssignLatePenalties.plugin_class = "mlplab.course.late.PercentPerDayPenalty"
 c.PercentPerDayPenalty.percent_per_day = {percent!r}
 # `nbgrader export` recomputes every penalty and shows each student's effective due date.
 c.ExportApp.plugin_class = "mlplab.course.late.LateAwareCsvExportPlugin"
+# Hand-grading in the formgrader (and every other gradebook change) recomputes the penalty at once.
+from mlplab.course.late import penalties_follow_grades  # noqa: E402
+
+penalties_follow_grades(c)
 '''
 
 README_TEMPLATE = """# Course `{course_id}`
