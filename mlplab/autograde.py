@@ -167,13 +167,12 @@ class SchedulerUnreachable(Exception):
 def run_dask(jobs: list[Job], workers: int, root: Path, scheduler: str | None = None) -> Iterator[dict]:
     """Run jobs on a dask cluster (a LocalCluster of ``workers`` processes unless ``scheduler`` is given).
 
-    Nothing connects when there are no jobs; an unreachable scheduler raises :class:`SchedulerUnreachable`
-    within :data:`SCHEDULER_TIMEOUT_S` seconds.
+    Connects at once (before any result is awaited); nothing connects when there are no jobs; an
+    unreachable scheduler raises :class:`SchedulerUnreachable` within :data:`SCHEDULER_TIMEOUT_S` seconds.
     """
     if not jobs:
-        return
+        return iter(())
     from distributed import Client, LocalCluster
-    from distributed import as_completed as dask_completed
 
     cluster = None
     if scheduler:
@@ -187,6 +186,12 @@ def run_dask(jobs: list[Job], workers: int, root: Path, scheduler: str | None = 
     else:
         cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
+    return _dask_results(client, cluster, jobs, root)
+
+
+def _dask_results(client, cluster, jobs: list[Job], root: Path) -> Iterator[dict]:
+    from distributed import as_completed as dask_completed
+
     try:
         futures = [client.submit(_dask_grade, job, str(root), pure=False) for job in jobs]
         for future in dask_completed(futures):

@@ -122,9 +122,7 @@ def cmd_autograde(args: argparse.Namespace) -> int:
 def cmd_quickstart(args: argparse.Namespace) -> int:
     from mlplab.course.quickstart import quickstart
 
-    root = quickstart(
-        Path(args.directory), course_id=args.course_id, exchange=args.exchange, force=args.force
-    )
+    root = quickstart(Path(args.directory), course_id=args.course_id, exchange=args.exchange, force=args.force)
     print(f"created the course {root}")
     print(f"next: cd {root} && mlplab generate   (then see {root / 'README.md'})")
     return 0
