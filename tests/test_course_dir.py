@@ -175,3 +175,23 @@ def test_quickstart_refuses_to_overwrite_a_course(tmp_path):
     quickstart(tmp_path / "c")
     with pytest.raises(CourseError, match="already a course"):
         quickstart(tmp_path / "c")
+
+
+def test_mlplab_runs_nbgrader_on_a_fresh_gradebook_without_the_venv_on_path(tmp_path, monkeypatch):
+    from mlplab.course.generate import nbgrader
+
+    bare = "/usr/bin:/bin"
+    assert shutil.which("alembic", path=bare) is None  # as for an instructor who did not activate the venv
+    monkeypatch.setenv("PATH", bare)
+    shutil.copy2(ROOT / "nbgrader_config.py", tmp_path)
+    nbgrader(tmp_path, "db", "student", "add", "ada", "--last-name=Lovelace")  # nbgrader runs `alembic` here
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}", "mlp-lab") as gb:
+        assert gb.find_student("ada").last_name == "Lovelace"
+
+
+def test_readme_activates_the_venv_before_calling_nbgrader():
+    text = (ROOT / "README.md").read_text()
+    quick = text[text.index("## Instructor quick start") : text.index("## Student quick start")]
+    assert "source .venv/bin/activate" in quick
+    assert quick.index("source .venv/bin/activate") < quick.index("nbgrader ")
+    assert ".venv/bin/nbgrader" not in text
