@@ -219,6 +219,7 @@ def _scratch_course(root: Path, out: Path) -> Path:
 def run_demo(out: Path | None = None, jobs: int = 2, progress: bool = True) -> dict:
     """Run the whole simulated term; returns a summary (paths, table, timings)."""
     started = time.monotonic()
+    started_at = time.time()
     root = course_root()
     out = (out or root / "demo-output").resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -233,7 +234,9 @@ def run_demo(out: Path | None = None, jobs: int = 2, progress: bool = True) -> d
     previous_root = os.environ.get("MLPLAB_COURSE_ROOT")
     os.environ["MLPLAB_COURSE_ROOT"] = str(course)
     try:
-        return _run_steps(course, out, exchange, students_dir, db_url, ex, jobs, progress, started)
+        summary = _run_steps(course, out, exchange, students_dir, db_url, ex, jobs, progress, started)
+        summary["started_at"] = started_at  # wall clock: what the run may have touched is newer
+        return summary
     finally:
         if previous_root is None:
             os.environ.pop("MLPLAB_COURSE_ROOT", None)
