@@ -195,3 +195,14 @@ def test_readme_activates_the_venv_before_calling_nbgrader():
     assert "source .venv/bin/activate" in quick
     assert quick.index("source .venv/bin/activate") < quick.index("nbgrader ")
     assert ".venv/bin/nbgrader" not in text
+
+
+def test_the_checkouts_exchange_is_a_writable_folder_inside_the_course(monkeypatch):
+    from mlplab.course.gradebook import course_config
+
+    monkeypatch.delenv("MLPLAB_EXCHANGE", raising=False)
+    root = Path(course_config(ROOT).Exchange.root)
+    assert root == ROOT / "exchange"  # not nbgrader's /usr/local/share/nbgrader/exchange
+    assert os.access(root if root.exists() else root.parent, os.W_OK)
+    monkeypatch.setenv("MLPLAB_EXCHANGE", "/srv/nbgrader/exchange")
+    assert course_config(ROOT).Exchange.root == "/srv/nbgrader/exchange"
