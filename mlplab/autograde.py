@@ -157,7 +157,7 @@ def _dask_grade(job: Job, root: str) -> dict:
     return grade_job(job, 100 + slot, root)
 
 
-SCHEDULER_TIMEOUT_S = 10
+SCHEDULER_TIMEOUT_S = float(os.environ.get("MLPLAB_SCHEDULER_TIMEOUT_S", "5"))  # connect; the whole command < 10 s
 
 
 class SchedulerUnreachable(Exception):
@@ -180,7 +180,7 @@ def run_dask(jobs: list[Job], workers: int, root: Path, scheduler: str | None = 
             client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
         except (OSError, TimeoutError) as exc:
             raise SchedulerUnreachable(
-                f"the dask scheduler at {scheduler} did not answer within {SCHEDULER_TIMEOUT_S} s "
+                f"the dask scheduler at {scheduler} did not answer within {SCHEDULER_TIMEOUT_S:g} s "
                 f"({type(exc).__name__}); start it (dask scheduler) or check the address"
             ) from None
     else:
