@@ -80,7 +80,7 @@ mlplab grade source/mlp                # the reference gets full marks
 nbgrader release_assignment mlp        # into the exchange: {exchange}
 nbgrader collect mlp --update          # after students submit (--update takes resubmissions too)
 mlplab autograde mlp                   # sandboxed graders into gradebook.db
-nbgrader formgrader                    # hand-grade the written answers (or the JupyterLab formgrader)
+jupyter lab                            # Nbgrader -> Formgrader: hand-grade the written answers
 mlplab extend mlp STUDENT --days 2     # an extension: the late penalty follows at once
 nbgrader generate_feedback mlp && nbgrader release_feedback mlp
 nbgrader export --to grades.csv        # totals, late penalties and effective due dates
