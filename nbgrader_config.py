@@ -10,6 +10,11 @@ c.CourseDirectory.solution_directory = "solutions"
 c.CourseDirectory.db_url = os.environ.get(
     "MLPLAB_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 )
+# The exchange (release_assignment / fetch_assignment / submit / collect): a folder inside the course,
+# writable by whoever runs these commands ($MLPLAB_EXCHANGE overrides it; for a class on a shared
+# server use a world-writable sticky folder such as /srv/nbgrader/exchange, see docs/instructor-guide.md).
+# nbgrader's default, /usr/local/share/nbgrader/exchange, is not writable by students or instructors.
+c.Exchange.root = os.environ.get("MLPLAB_EXCHANGE", os.path.join(c.CourseDirectory.root, "exchange"))
 # helper code ships with the notebooks; data never does
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".pytest_cache"]
 
@@ -27,6 +32,13 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearOutpu
 
 c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearHiddenTests, ClearMarkScheme]
 
-# Late submissions lose 10% of the notebook's score per started day (mlplab/course/late.py).
+# Late submissions lose 10% of the total (autograded + manual) per started day after the student's due date
+# (extensions included): mlplab/course/late.py; `mlplab autograde` and `mlplab extend` keep it current.
 c.AssignLatePenalties.plugin_class = "mlplab.course.late.PercentPerDayPenalty"
 c.PercentPerDayPenalty.percent_per_day = 10.0
+# `nbgrader export` recomputes every penalty from the current grades and shows effective due dates.
+c.ExportApp.plugin_class = "mlplab.course.late.LateAwareCsvExportPlugin"
+# Hand-grading in the formgrader (and every other gradebook change) recomputes the penalty at once.
+from mlplab.course.late import penalties_follow_grades  # noqa: E402
+
+penalties_follow_grades(c)

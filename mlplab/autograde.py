@@ -94,13 +94,13 @@ def grade_job(job: Job, slot: int = 0, root: str | None = None) -> dict:
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=JOB_TIMEOUT_S, env=env)
         except subprocess.TimeoutExpired:
-            return _failed(job, f"grading took longer than {JOB_TIMEOUT_S} s and was stopped", started)
+            return _failed(job, f"grading took longer than {JOB_TIMEOUT_S} s and was stopped", started, root)
         if proc.returncode != 0:
-            return _failed(job, (proc.stderr.strip().splitlines() or ["grading failed"])[-1], started)
+            return _failed(job, (proc.stderr.strip().splitlines() or ["grading failed"])[-1], started, root)
         try:
             result = json.loads(proc.stdout)
         except json.JSONDecodeError:
-            return _failed(job, "the grader produced no result", started)
+            return _failed(job, "the grader produced no result", started, root)
         result["student"] = job.student
         result["seconds"] = round(time.monotonic() - started, 3)
         return result
@@ -108,8 +108,8 @@ def grade_job(job: Job, slot: int = 0, root: str | None = None) -> dict:
         shutil.rmtree(workspace, ignore_errors=True)
 
 
-def _failed(job: Job, message: str, started: float) -> dict:
-    table = tasks()
+def _failed(job: Job, message: str, started: float, root: str | None = None) -> dict:
+    table = tasks(Path(root) if root else None)
     return {
         "student": job.student,
         "score": 0.0,
@@ -157,17 +157,41 @@ def _dask_grade(job: Job, root: str) -> dict:
     return grade_job(job, 100 + slot, root)
 
 
+SCHEDULER_TIMEOUT_S = float(os.environ.get("MLPLAB_SCHEDULER_TIMEOUT_S", "5"))  # connect; the whole command < 10 s
+
+
+class SchedulerUnreachable(Exception):
+    """The dask scheduler did not answer; the message is one sentence."""
+
+
 def run_dask(jobs: list[Job], workers: int, root: Path, scheduler: str | None = None) -> Iterator[dict]:
-    """Run jobs on a dask cluster (a LocalCluster of ``workers`` processes unless ``scheduler`` is given)."""
+    """Run jobs on a dask cluster (a LocalCluster of ``workers`` processes unless ``scheduler`` is given).
+
+    Connects at once (before any result is awaited); nothing connects when there are no jobs; an
+    unreachable scheduler raises :class:`SchedulerUnreachable` within :data:`SCHEDULER_TIMEOUT_S` seconds.
+    """
+    if not jobs:
+        return iter(())
     from distributed import Client, LocalCluster
-    from distributed import as_completed as dask_completed
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachable(
+                f"the dask scheduler at {scheduler} did not answer within {SCHEDULER_TIMEOUT_S:g} s "
+                f"({type(exc).__name__}); start it (dask scheduler) or check the address"
+            ) from None
     else:
         cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
+    return _dask_results(client, cluster, jobs, root)
+
+
+def _dask_results(client, cluster, jobs: list[Job], root: Path) -> Iterator[dict]:
+    from distributed import as_completed as dask_completed
+
     try:
         futures = [client.submit(_dask_grade, job, str(root), pure=False) for job in jobs]
         for future in dask_completed(futures):
@@ -199,6 +223,26 @@ def result_path(root: Path, student: str) -> Path:
     return root / "autograded" / RESULT_DIR / f"{student}.json"
 
 
+def _load_cached(path: Path, submission: str, graders: str) -> dict | None:
+    """The cached record when it belongs to this submission and these graders, else None."""
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict) or "result" not in saved:
+        return None
+    if saved.get("submission_hash") != submission or saved.get("graders_hash") != graders:
+        return None
+    return saved
+
+
+def _save_record(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    tmp.replace(path)
+
+
 def autograde(
     root: Path | None = None,
     students: Iterable[str] | None = None,
@@ -209,8 +253,15 @@ def autograde(
     unsafe: bool = False,
     db_url: str | None = None,
     progress: bool = True,
+    report: dict | None = None,
 ) -> dict[str, dict]:
-    """Grade every submission and write the gradebook; returns results by student."""
+    """Grade every submission and write the gradebook; returns results by student.
+
+    The gradebook is checked first (:class:`mlplab.course.gradebook.GradebookNotReady` when it cannot take
+    results: nothing is graded or written). A result is cached as done only once the gradebook holds it;
+    re-runs change only what differs (hand-grading stays). ``report``, when given, receives
+    ``graded`` (students graded now), ``cached`` and ``changed`` (students whose gradebook rows changed).
+    """
     from tqdm import tqdm
 
     from mlplab.course.gradebook import Writer
@@ -219,49 +270,82 @@ def autograde(
     submissions = find_submissions(root, students)
     stamp = graders_hash(root)
     results: dict[str, dict] = {}
+    records: dict[str, dict] = {}
     todo: list[Job] = []
     hashes: dict[str, str] = {}
     for student, folder in submissions:
         hashes[student] = submission_hash(folder)
-        cached = result_path(root, student)
-        if not force and cached.is_file():
-            try:
-                saved = json.loads(cached.read_text())
-                if saved.get("submission_hash") == hashes[student] and saved.get("graders_hash") == stamp:
-                    results[student] = saved["result"]
-                    continue
-            except (json.JSONDecodeError, KeyError):
-                pass
-        todo.append(Job(student, str(folder), unsafe))
+        saved = None if force else _load_cached(result_path(root, student), hashes[student], stamp)
+        if saved is not None:
+            results[student] = saved["result"]
+            records[student] = saved
+        else:
+            todo.append(Job(student, str(folder), unsafe))
 
-    writer = Writer(root, db_url=db_url)
+    writer = Writer(root, db_url=db_url)  # refuses a gradebook that cannot take results, before any grading
+    changed: list[str] = []
+
+    def record(student: str, result: dict, cached: dict | None) -> None:
+        rec = cached or {"submission_hash": hashes[student], "graders_hash": stamp, "result": result}
+        notebooks_done = bool(rec.get("written")) and (root / "autograded" / student / ASSIGNMENT).is_dir()
+        try:
+            if writer.write(student, result, notebooks=not notebooks_done):
+                changed.append(student)
+        except Exception as exc:  # noqa: BLE001 - one student's failed write never stops the batch
+            rec["written"] = False
+            _save_record(result_path(root, student), rec)  # graded, but not done: the next run writes it
+            note = f"gradebook write failed, will be retried by the next run ({type(exc).__name__}: {exc})"
+            results[student] = dict(result, errors=[*result.get("errors", []), note])
+            return
+        if not rec.get("written") or cached is None:
+            rec["written"] = True
+            _save_record(result_path(root, student), rec)
+
     try:
         for student, result in results.items():
-            writer.write(student, result)
+            record(student, result, records[student])
         runner = run_dask(todo, jobs, root, scheduler) if backend == "dask" else run_local(todo, jobs, root)
         bar = tqdm(total=len(todo), desc="autograde", unit="submission", disable=not progress, file=sys.stderr)
         for result in runner:
             student = result["student"]
             results[student] = result
-            cached = result_path(root, student)
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            record = {"submission_hash": hashes[student], "graders_hash": stamp, "result": result}
-            tmp = cached.with_suffix(".tmp")
-            tmp.write_text(json.dumps(record))
-            tmp.replace(cached)
-            writer.write(student, result)
+            record(student, result, None)
             bar.update(1)
         bar.close()
+        for student in writer.refresh_penalties():  # hand-grading since the last run changes totals
+            if student not in changed:
+                changed.append(student)
     finally:
         writer.close()
+    if report is not None:
+        report.update(graded=sorted(j.student for j in todo), cached=sorted(records), changed=sorted(changed))
     return dict(sorted(results.items()))
 
 
-def class_table(results: dict[str, dict], totals: dict[str, float] | None = None) -> str:
-    """A plain-text grade table (student, score, max, errors)."""
+def class_table(results: dict[str, dict], summaries: dict[str, dict] | None = None) -> str:
+    """A plain-text grade table: student, score (late penalty applied), max (autograded + manual points),
+    and notes: pending manual grading, late penalty, grading errors, each note whole on its own line.
+
+    ``summaries``: :func:`mlplab.course.gradebook.student_summaries` (else only autograded points show).
+    """
+    summaries = summaries or {}
     lines = [f"{'student':<20}{'score':>9}{'max':>7}  notes"]
     for student, result in results.items():
-        note = "; ".join(result.get("errors", []))[:70]
-        score = totals.get(student, result["score"]) if totals else result["score"]
-        lines.append(f"{student:<20}{score:>9.2f}{result['max_score']:>7.1f}  {note}")
+        info = summaries.get(student)
+        notes: list[str] = []
+        if info is None:
+            score, maximum = result["score"], result["max_score"]
+        else:
+            score, maximum = info["score"], info["max_score"]
+            if info["manual_pending"]:
+                notes.append(
+                    f"manual grading pending: {info['manual_pending']} answer(s), "
+                    f"{info['manual_pending_points']:g} of {info['manual_max']:g} manual points"
+                )
+            if info["penalty"] > 0:
+                notes.append(f"late penalty {info['penalty']:.2f} (due {info['duedate']})")
+        notes.extend(result.get("errors", []))
+        first = notes[0] if notes else ""
+        lines.append(f"{student:<20}{score:>9.2f}{maximum:>7.1f}  {first}".rstrip())
+        lines.extend(f"{'':<38}{note}" for note in notes[1:])
     return "\n".join(lines)

@@ -2,6 +2,8 @@
 
 mlplab grade PATH [--json]          grade one submission (notebook or folder) in the sandbox
 mlplab generate                     regenerate release/ and solutions/ from source/ with nbgrader
+mlplab quickstart DIR               a new course directory of its own
+mlplab extend mlp STUDENT --days N  an extension; the late penalty follows
 mlplab autograde mlp [...]          hardened, parallel autograding into the nbgrader gradebook
 mlplab demo                         simulated class, end to end
 mlplab validate-graders [--json]    bug catalogue, correct variants, seed stability
@@ -98,13 +100,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     from mlplab.course.generate import generate
 
-    generate()
+    try:
+        generate(progress=True)
+    except RuntimeError as exc:  # nbgrader failed: its own log says why
+        print(f"mlplab generate: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_autograde(args: argparse.Namespace) -> int:
-    from mlplab.autograde import autograde, class_table
-    from mlplab.course.gradebook import exported_totals
+    from mlplab.autograde import SchedulerUnreachable, autograde, class_table
+    from mlplab.course.gradebook import GradebookNotReady, student_summaries
     from mlplab.course.tasks import ASSIGNMENT, course_root
     from mlplab.sandbox.launch import bwrap_path
 
@@ -123,6 +129,7 @@ def cmd_autograde(args: argparse.Namespace) -> int:
         return 2
     _limits_to_env(args)
     _warn_once_about_budget()
+    report: dict = {}
     try:
         results = autograde(
             students=args.student,
@@ -132,11 +139,50 @@ def cmd_autograde(args: argparse.Namespace) -> int:
             force=args.force,
             unsafe=args.unsafe,
             db_url=args.db_url,
+            report=report,
         )
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, GradebookNotReady, SchedulerUnreachable) as exc:
         print(f"mlplab autograde: {exc}", file=sys.stderr)
         return 2
-    print(class_table(results, exported_totals(course_root(), args.db_url)))
+    print(class_table(results, student_summaries(course_root(), args.db_url)))
+    print(
+        f"{len(report['graded'])} graded now, {len(report['cached'])} unchanged since the last run; "
+        f"gradebook rows changed for {len(report['changed'])} student(s)"
+    )
+    return 0
+
+
+def cmd_quickstart(args: argparse.Namespace) -> int:
+    from mlplab.course.quickstart import quickstart
+
+    root = quickstart(Path(args.directory), course_id=args.course_id, exchange=args.exchange, force=args.force)
+    print(f"created the course {root}")
+    print(f"next: cd {root} && mlplab generate   (then see {root / 'README.md'})")
+    return 0
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    from mlplab.course.gradebook import GradebookNotReady, grant_extension
+    from mlplab.course.tasks import ASSIGNMENT, course_root
+
+    if args.assignment != ASSIGNMENT:
+        print(
+            f"mlplab extend: unknown assignment {args.assignment!r} (this course has {ASSIGNMENT!r})",
+            file=sys.stderr,
+        )
+        return 2
+    if (args.days is None) == (args.until is None):
+        print("mlplab extend: give exactly one of --days N or --until DATE", file=sys.stderr)
+        return 2
+    try:
+        info = grant_extension(course_root(), args.student, days=args.days, until=args.until, db_url=args.db_url)
+    except (GradebookNotReady, ValueError) as exc:
+        print(f"mlplab extend: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{args.student}: due {info['effective_duedate']} UTC (assignment due {info['duedate']} UTC); "
+        f"late penalty {info['penalty_before']:.2f} -> {info['penalty']:.2f}"
+    )
     return 0
 
 
@@ -199,7 +245,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mlplab", description="MLP Lab course toolkit")
+    parser = argparse.ArgumentParser(
+        prog="mlplab",
+        description="MLP Lab course toolkit. Every command works on the course of the working directory "
+        "(the nearest folder at or above it holding nbgrader_config.py); --course DIR or $MLPLAB_COURSE_ROOT "
+        "override it.",
+    )
+    parser.add_argument(
+        "--course", metavar="DIR", help="the course directory (default: $MLPLAB_COURSE_ROOT, else found from the cwd)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     grade = sub.add_parser("grade", help="grade one submission (a notebook or a folder of notebooks)")
@@ -213,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run student code without bubblewrap isolation (trusted machines only)",
     )
     _add_limit_options(grade)
-    grade.set_defaults(func=cmd_grade, exits_fast=True)
+    grade.set_defaults(func=cmd_grade, exits_fast=True, needs_graders=True)
 
     auto = sub.add_parser("autograde", help="sandboxed, parallel autograding into the nbgrader gradebook")
     auto.add_argument("assignment")
@@ -230,12 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run student code without bubblewrap isolation (trusted machines only)",
     )
     _add_limit_options(auto)
-    auto.set_defaults(func=cmd_autograde)
+    auto.set_defaults(func=cmd_autograde, needs_graders=True)
 
     demo = sub.add_parser("demo", help="a simulated class through the whole workflow, offline")
     demo.add_argument("--out", help="output folder (default demo-output/)")
     demo.add_argument("--jobs", type=int, default=2)
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=cmd_demo, needs_graders=True)
 
     valid = sub.add_parser("validate-graders", help="bug catalogue, correct variants, seed stability")
     valid.add_argument("--json", action="store_true", help="print exactly one JSON object")
@@ -247,11 +301,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     valid.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     valid.add_argument("--verbose", action="store_true", help="print every graded job and its time")
-    valid.set_defaults(func=cmd_validate)
+    valid.set_defaults(func=cmd_validate, needs_graders=True)
 
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
     generate.set_defaults(func=cmd_generate)
+
+    quick = sub.add_parser("quickstart", help="create a complete course directory DIR")
+    quick.add_argument("directory")
+    quick.add_argument("--course-id", help="nbgrader course id (default: the folder's name)")
+    quick.add_argument("--exchange", help="exchange root (default: DIR/exchange)")
+    quick.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    quick.set_defaults(func=cmd_quickstart, needs_course=False)
+
+    extend = sub.add_parser("extend", help="grant a student an extension; the late penalty follows at once")
+    extend.add_argument("assignment")
+    extend.add_argument("student")
+    extend.add_argument("--days", type=float, help="days after the assignment's due date (0 removes it)")
+    extend.add_argument("--until", help="new due date for this student, e.g. '2026-12-01 23:59:00 UTC'")
+    extend.add_argument("--db-url", help="SQLAlchemy URL of the gradebook (default: nbgrader_config.py)")
+    extend.set_defaults(func=cmd_extend)
     return parser
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Resolve the course (``--course`` first), check it has what the command needs, run the command.
+
+    A missing or incomplete course is one sentence on stderr and exit status 2, never a traceback.
+    """
+    from mlplab.course.tasks import COURSE_ENV, CourseError, course_root, require_graders
+
+    if args.course:
+        os.environ[COURSE_ENV] = str(Path(args.course).expanduser().resolve())  # graders' subprocesses inherit it
+    try:
+        if getattr(args, "needs_course", True):
+            root = course_root()
+            if getattr(args, "needs_graders", False):
+                require_graders(root)
+        return int(args.func(args) or 0)
+    except CourseError as exc:
+        print(f"mlplab {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None, exit_when_done: bool = False) -> int:
@@ -263,7 +352,7 @@ def main(argv: list[str] | None = None, exit_when_done: bool = False) -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     args = build_parser().parse_args(argv)
-    code = int(args.func(args) or 0)
+    code = run_command(args)
     if exit_when_done and getattr(args, "exits_fast", False):
         sys.stdout.flush()
         sys.stderr.flush()

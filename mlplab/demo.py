@@ -219,6 +219,7 @@ def _scratch_course(root: Path, out: Path) -> Path:
 def run_demo(out: Path | None = None, jobs: int = 2, progress: bool = True) -> dict:
     """Run the whole simulated term; returns a summary (paths, table, timings)."""
     started = time.monotonic()
+    started_at = time.time()
     root = course_root()
     out = (out or root / "demo-output").resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -233,7 +234,9 @@ def run_demo(out: Path | None = None, jobs: int = 2, progress: bool = True) -> d
     previous_root = os.environ.get("MLPLAB_COURSE_ROOT")
     os.environ["MLPLAB_COURSE_ROOT"] = str(course)
     try:
-        return _run_steps(course, out, exchange, students_dir, db_url, ex, jobs, progress, started)
+        summary = _run_steps(course, out, exchange, students_dir, db_url, ex, jobs, progress, started)
+        summary["started_at"] = started_at  # wall clock: what the run may have touched is newer
+        return summary
     finally:
         if previous_root is None:
             os.environ.pop("MLPLAB_COURSE_ROOT", None)
@@ -253,7 +256,7 @@ def _run_steps(
     started: float,
 ) -> dict:
     from mlplab.autograde import autograde, class_table
-    from mlplab.course.gradebook import exported_totals
+    from mlplab.course.gradebook import exported_totals, student_summaries
     from mlplab.course.report import write_report
 
     steps: list[tuple[str, float]] = []
@@ -310,7 +313,7 @@ def _run_steps(
     report = write_report(results, totals, {s.id: s.about for s in roster}, out / "report")
     step("class report", t0)
 
-    table = class_table(results, totals)
+    table = class_table(results, student_summaries(course, db_url))
     summary = {
         "seconds": round(time.monotonic() - started, 1),
         "steps": steps,
@@ -343,6 +346,7 @@ def student_exchange(action: str, home: Path, exchange: Path, student: str | Non
     config = Config()
     config.Exchange.root = str(exchange)
     config.Exchange.assignment_dir = str(home)
+    config.Exchange.cache = str(exchange.parent / "student-cache")  # not the real students' cache (~/.local)
     config.CourseDirectory.course_id = "mlp-lab"
     config.CourseDirectory.assignment_id = ASSIGNMENT
     if student:

@@ -89,3 +89,13 @@ def test_feedback_class_report_and_paths_are_written(demo):
     assert "Pass rate per task" in report and "ivan" in report
     assert Path(demo["report_png"]).stat().st_size > 10_000
     assert "ada" in demo["table"]
+
+
+def test_simulated_students_leave_the_real_student_cache_alone(demo):
+    from pathlib import Path
+
+    out = Path(demo["course"]).parent
+    assert any((out / "student-cache").rglob("*")), "the demo's students keep their records in demo output"
+    real = Path.home() / ".local" / "share" / "jupyter" / "nbgrader_cache" / "mlp-lab"
+    started = demo["started_at"]
+    assert not real.exists() or all(p.stat().st_mtime < started for p in real.rglob("*"))

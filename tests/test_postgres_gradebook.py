@@ -199,3 +199,31 @@ def test_rerun_into_postgresql_is_idempotent(both):
         mp.setenv("MLPLAB_COURSE_ROOT", str(course))
         autograde(course, jobs=3, db_url=url, progress=False)  # cached results, written again
     assert _snapshot(url) == before
+
+
+def test_hand_grading_survives_reruns_and_another_resubmission_in_postgresql(both):
+    from .test_regrade import ANSWER, grade_state, hand_grade, submit
+
+    course, url = both["courses"]["pg"], both["urls"]["pg"]
+    submit(course, "zed", DUE.replace(tzinfo=None) - timedelta(days=1))  # 01 + a written answer in 03
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLPLAB_COURSE_ROOT", str(course))
+        autograde(course, students=["zed"], jobs=1, db_url=url, progress=False)
+        assert grade_state(url, "zed")["needs_manual_grade"] is True
+        hand_grade(course, url, "zed", 1.0, extra=0.25)
+        with Gradebook(url, "mlp-lab") as gb:
+            gb.find_comment("inline_question_1", "03_fc_net", "mlp", "zed").manual_comment = "well argued"
+            gb.db.commit()
+        graded = grade_state(url, "zed")
+        for _ in range(3):
+            report: dict = {}
+            autograde(course, jobs=2, db_url=url, progress=False, report=report)
+            assert report["graded"] == [] and report["changed"] == []
+            assert grade_state(url, "zed") == graded
+        build(course / "submitted" / "ada" / "mlp", stems=("01_layers",), replace=CLASS["bob"][1])  # ada resubmits
+        report = {}
+        autograde(course, jobs=2, db_url=url, progress=False, report=report)
+        assert report["graded"] == ["ada"] and report["changed"] == ["ada"]
+    assert graded == {"manual_score": 1.0, "needs_manual_grade": False, "extra_credit": 0.25, "comment": "well argued"}
+    assert grade_state(url, "zed") == graded
+    assert ANSWER in (course / "submitted" / "zed" / "mlp" / "03_fc_net.ipynb").read_text()

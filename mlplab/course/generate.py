@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from mlplab.course.tasks import ASSIGNMENT, course_root
@@ -33,13 +34,23 @@ def nbgrader(root: Path, *args: str, db_url: str | None = None) -> subprocess.Co
     return proc
 
 
-def generate(root: Path | None = None, db_url: str | None = None) -> None:
-    """Regenerate release/ and solutions/ of the assignment from source/."""
+def generate(root: Path | None = None, db_url: str | None = None, progress: bool = False) -> None:
+    """Regenerate release/ and solutions/ of the assignment from source/ (and the gradebook's copy of the
+    assignment: its notebooks and grade cells). ``progress``: one line per step on stderr."""
     root = (root or course_root()).resolve()
     for folder in ("release", "solutions"):
         shutil.rmtree(root / folder / ASSIGNMENT, ignore_errors=True)
-    nbgrader(root, "generate_assignment", ASSIGNMENT, "--force", db_url=db_url)
-    nbgrader(root, "generate_solution", ASSIGNMENT, "--force", db_url=db_url)
+    steps = (
+        (f"release/{ASSIGNMENT} and the gradebook (nbgrader generate_assignment)", "generate_assignment"),
+        (f"solutions/{ASSIGNMENT} (nbgrader generate_solution)", "generate_solution"),
+    )
+    for number, (what, command) in enumerate(steps, 1):
+        started = time.monotonic()
+        if progress:
+            print(f"[{number}/{len(steps)}] {what} ...", file=sys.stderr, flush=True)
+        nbgrader(root, command, ASSIGNMENT, "--force", db_url=db_url)
+        if progress:
+            print(f"[{number}/{len(steps)}] done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
 
 def scratch_course(destination: Path, root: Path | None = None) -> Path:

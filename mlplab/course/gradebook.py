@@ -12,10 +12,12 @@ grader messages and the earned points.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import shutil
 import warnings
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nbformat
@@ -93,13 +95,61 @@ def _grade_output(task: dict | None) -> list:
     ]
 
 
+class GradebookNotReady(Exception):
+    """The gradebook cannot take results yet; the message is one sentence saying what to run."""
+
+
+def answer_fingerprint(answer: str | None) -> str:
+    """A short hash of a written answer (whitespace at the ends ignored)."""
+    return hashlib.sha256((answer or "").strip().encode()).hexdigest()[:16]
+
+
+def check_ready(gradebook: Gradebook, root: Path) -> None:
+    """Raise :class:`GradebookNotReady` unless the gradebook holds the assignment *with* its notebooks
+    and grade cells (as ``nbgrader generate_assignment`` / ``mlplab generate`` put them there).
+
+    An assignment added with ``nbgrader db assignment add`` alone has no notebooks: a submission written
+    against it would have none either, and nbgrader would then refuse to generate the assignment ever again.
+    """
+    try:
+        assignment = gradebook.find_assignment(ASSIGNMENT)
+    except MissingEntry:
+        raise GradebookNotReady(
+            f"the gradebook has no assignment {ASSIGNMENT!r} yet: run `mlplab generate` first (nothing was written)"
+        ) from None
+    if not assignment.notebooks or not any(nb.grade_cells for nb in assignment.notebooks):
+        raise GradebookNotReady(
+            f"the gradebook has assignment {ASSIGNMENT!r} without its notebooks (it was added with `nbgrader db "
+            "assignment add` but never generated): run `mlplab generate` first (nothing was written)"
+        )
+    expected = {stem for stem in (p.stem for p in sorted((root / "source" / ASSIGNMENT).glob("*.ipynb")))}
+    missing = sorted(expected - {nb.name for nb in assignment.notebooks})
+    if missing:
+        raise GradebookNotReady(
+            f"the gradebook's assignment {ASSIGNMENT!r} lacks notebook(s) {', '.join(missing)}: run `mlplab generate` "
+            "to update it (nothing was written)"
+        )
+
+
 class Writer:
-    """Writes grading results of one assignment for many students, one at a time."""
+    """Writes grading results of one assignment for many students, one at a time.
+
+    Writing never makes the gradebook worse: only values that differ are changed (a re-run with the same
+    results writes nothing), comments and extra credit are never touched, and a written answer that a
+    grader has already scored keeps its manual score and "graded" state for as long as the answer is
+    unchanged (a changed answer is flagged for manual grading again). The fingerprints of the answers last
+    seen are kept in ``autograded/.mlplab/answers/<student>.json``.
+    """
 
     def __init__(self, root: Path, db_url: str | None = None) -> None:
         self.root = root
         url, course_id = db_url_of(root, db_url)
         self.gradebook = Gradebook(url, course_id)
+        try:
+            check_ready(self.gradebook, root)
+        except GradebookNotReady:
+            self.gradebook.close()
+            raise
         config = course_config(root)
         plugin = config.AssignLatePenalties.get("plugin_class", LateSubmissionPlugin)
         self.late = (import_item(plugin) if isinstance(plugin, str) else plugin)(config=config)
@@ -110,48 +160,99 @@ class Writer:
         self.gradebook.close()
 
     # -- gradebook ---------------------------------------------------------
-    def write(self, student: str, result: dict) -> None:
-        """Record ``result`` (the ``mlplab grade --json`` object) for ``student``."""
+    def write(self, student: str, result: dict, notebooks: bool = True) -> bool:
+        """Record ``result`` (the ``mlplab grade --json`` object) for ``student``; True when the gradebook
+        changed. ``notebooks``: also (re)write the autograded notebooks."""
         with warnings.catch_warnings():
             # nbgrader's own add_submission triggers SQLAlchemy autoflush warnings, and nbformat warns
             # about (and repairs) duplicated cell ids in reorganised notebooks; both are harmless here
             warnings.simplefilter("ignore", SAWarning)
             warnings.filterwarnings("ignore", module="nbformat")
-            self._write(student, result)
+            try:
+                changed = self._write(student, result)
+            except Exception:
+                self.gradebook.db.rollback()
+                raise
+            if notebooks:
+                self._write_notebooks(student, self.root / "submitted" / student / ASSIGNMENT, result)
+            return changed
 
-    def _write(self, student: str, result: dict) -> None:
+    def refresh_penalties(self, students: list[str] | None = None) -> list[str]:
+        """Late penalties from the current totals (after hand-grading too); the students whose changed."""
+        from mlplab.course.late import refresh_penalties
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)
+            return refresh_penalties(self.gradebook, self.late, ASSIGNMENT, students)
+
+    def _answers_path(self, student: str) -> Path:
+        return self.root / "autograded" / ".mlplab" / "answers" / f"{student}.json"
+
+    def _seen_answers(self, student: str) -> dict[str, str]:
+        try:
+            return dict(json.loads(self._answers_path(student).read_text()))
+        except (OSError, ValueError, TypeError):
+            return {}
+
+    def _write(self, student: str, result: dict) -> bool:
+        from mlplab.course.late import refresh_submission
+
         submitted = self.root / "submitted" / student / ASSIGNMENT
         gb = self.gradebook
-        gb.update_or_create_student(student)
+        changed = False
+        try:
+            gb.find_student(student)
+        except MissingEntry:
+            gb.add_student(student)
+            changed = True
         timestamp = read_timestamp(submitted)
-        if timestamp is not None:
-            submission = gb.update_or_create_submission(ASSIGNMENT, student, timestamp=timestamp)
+        try:
+            submission = gb.find_submission(ASSIGNMENT, student)
+        except MissingEntry:
+            kwargs = {"timestamp": timestamp} if timestamp is not None else {}
+            submission = gb.add_submission(ASSIGNMENT, student, **kwargs)
+            changed = True
         else:
-            submission = gb.update_or_create_submission(ASSIGNMENT, student)
+            if timestamp is not None and submission.timestamp != timestamp:
+                submission.timestamp = timestamp
+                changed = True
         answers = self._manual_answers(submitted)
+        seen = self._seen_answers(student)
+        fingerprints: dict[str, str] = {}
         for notebook in self.assignment.notebooks:
             for cell in notebook.grade_cells:
                 grade = gb.find_grade(cell.name, notebook.name, ASSIGNMENT, student)
                 if cell.cell_type == "code":
                     task = result["tasks"].get(cell.name)
-                    grade.auto_score = float(task["score"]) if task else 0.0
-                    grade.needs_manual_grade = False
+                    want = {"auto_score": float(task["score"]) if task else 0.0, "needs_manual_grade": False}
                 else:
-                    if unanswered(answers.get(cell.name), self._released_text(notebook.name, cell.name)):
-                        grade.auto_score = 0.0
-                        grade.needs_manual_grade = False
+                    answer = answers.get(cell.name)
+                    fingerprint = fingerprints[cell.name] = answer_fingerprint(answer)
+                    same_answer = seen.get(cell.name, fingerprint) == fingerprint
+                    if unanswered(answer, self._released_text(notebook.name, cell.name)):
+                        want = {"auto_score": 0.0, "needs_manual_grade": False}
+                        if not same_answer:
+                            want["manual_score"] = None  # a score for an answer that is gone
+                    elif grade.manual_score is not None and same_answer:
+                        want = {"auto_score": None}  # graded by hand, answer unchanged: keep the grader's verdict
                     else:
-                        grade.auto_score = None
-                        grade.needs_manual_grade = True
-        gb.db.commit()
-        seconds_late = submission.total_seconds_late
-        for nb in submission.notebooks:
-            if seconds_late > 0:
-                nb.late_submission_penalty = self.late.late_submission_penalty(student, nb.score, seconds_late)
-            else:
-                nb.late_submission_penalty = None
-        gb.db.commit()
-        self._write_notebooks(student, submitted, result)
+                        want = {"auto_score": None, "needs_manual_grade": True}
+                for name, value in want.items():
+                    if getattr(grade, name) != value:
+                        setattr(grade, name, value)
+                        changed = True
+        if changed:
+            gb.db.commit()
+        if refresh_submission(submission, self.late):
+            gb.db.commit()
+            changed = True
+        if fingerprints != seen:
+            path = self._answers_path(student)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(fingerprints, sort_keys=True))
+            tmp.replace(path)
+        return changed
 
     def _released_text(self, stem: str, grade_id: str) -> str | None:
         """The source of a cell as released to students (None when the release lacks it)."""
@@ -226,12 +327,100 @@ class Writer:
 
 def exported_totals(root: Path, db_url: str | None = None) -> dict[str, float]:
     """Total score per student of the assignment, late penalties applied, as nbgrader computes it."""
+    return {student: info["score"] for student, info in student_summaries(root, db_url).items()}
+
+
+def student_summaries(root: Path, db_url: str | None = None) -> dict[str, dict]:
+    """Per student: ``score`` (after the late penalty), ``raw``, ``penalty``, ``max_score`` (autograded +
+    manual), ``manual_max``, ``manual_pending`` (answers awaiting a grader) and their points, ``duedate``
+    (the student's effective due date, extension included, or None)."""
     url, course_id = db_url_of(root, db_url)
-    totals: dict[str, float] = {}
+    out: dict[str, dict] = {}
     with Gradebook(url, course_id) as gb:
         try:
-            for submission in gb.assignment_submissions(ASSIGNMENT):
-                totals[submission.student.id] = float(submission.score) - float(submission.late_submission_penalty)
+            submissions = gb.assignment_submissions(ASSIGNMENT)
         except MissingEntry:
-            pass
-    return totals
+            return out
+        for submission in submissions:
+            pending = pending_points = manual_max = 0.0
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.cell.cell_type == "markdown":
+                        manual_max += float(grade.max_score)
+                        if grade.needs_manual_grade:
+                            pending += 1
+                            pending_points += float(grade.max_score)
+            raw = float(submission.score)
+            penalty = float(submission.late_submission_penalty or 0.0)
+            out[submission.student.id] = {
+                "score": max(0.0, raw - penalty),
+                "raw": raw,
+                "penalty": penalty,
+                "max_score": float(submission.max_score),
+                "manual_max": manual_max,
+                "manual_pending": int(pending),
+                "manual_pending_points": pending_points,
+                "duedate": submission.duedate,
+            }
+    return out
+
+
+def grant_extension(
+    root: Path,
+    student: str,
+    days: float | None = None,
+    until: datetime | None = None,
+    db_url: str | None = None,
+) -> dict:
+    """Give ``student`` an extension on the assignment (``days`` after the due date, or ``until`` a date;
+    ``days=0`` removes it) and recompute their late penalty at once.
+
+    Returns ``{"duedate", "effective_duedate", "penalty_before", "penalty"}``. Raises
+    :class:`GradebookNotReady` (one sentence) when the assignment has no due date or is not in the gradebook.
+    A student without a submission yet gets an empty one to hold the extension (as nbgrader keeps it there).
+    """
+    from mlplab.course.late import effective_duedate
+
+    writer = Writer(root, db_url=db_url)
+    try:
+        gb = writer.gradebook
+        due = writer.assignment.duedate
+        if due is None:
+            raise GradebookNotReady(
+                f"assignment {ASSIGNMENT!r} has no due date, so there is nothing to extend: set one with "
+                f"`nbgrader db assignment add {ASSIGNMENT} --duedate=...`"
+            )
+        if until is not None:
+            until = parse_utc(until) if isinstance(until, str) else until
+            if until.tzinfo is not None:
+                until = until.astimezone(UTC).replace(tzinfo=None)
+            extension = until - due
+            if extension.total_seconds() < 0:
+                raise GradebookNotReady(f"{until} is before the due date {due}: an extension cannot shorten it")
+        else:
+            if days is None or days < 0:
+                raise GradebookNotReady("give --days N (N >= 0) or --until DATE")
+            extension = timedelta(days=days)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)
+            try:
+                gb.find_student(student)
+            except MissingEntry:
+                gb.add_student(student)
+            try:
+                submission = gb.find_submission(ASSIGNMENT, student)
+            except MissingEntry:
+                submission = gb.add_submission(ASSIGNMENT, student)
+            before = float(submission.late_submission_penalty or 0.0)
+            submission.extension = extension if extension.total_seconds() > 0 else None
+            gb.db.commit()
+        writer.refresh_penalties([student])
+        submission = gb.find_submission(ASSIGNMENT, student)
+        return {
+            "duedate": due,
+            "effective_duedate": effective_duedate(due, submission.extension),
+            "penalty_before": before,
+            "penalty": float(submission.late_submission_penalty or 0.0),
+        }
+    finally:
+        writer.close()

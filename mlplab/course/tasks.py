@@ -8,7 +8,9 @@ Manually graded answer cells are listed separately.
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,19 +20,77 @@ from mlplab.notebooks import read_cells
 ASSIGNMENT = "mlp"
 
 
+COURSE_ENV = "MLPLAB_COURSE_ROOT"
+CONFIG = "nbgrader_config.py"
+GRADERS = "grader_tests"
+
+
+class CourseError(Exception):
+    """The course cannot be found or is incomplete; the message is one sentence for the instructor."""
+
+
+def find_course(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``nbgrader_config.py`` (like git), else None."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG).is_file():
+            return folder
+    return None
+
+
 def course_root() -> Path:
-    """The course directory: ``$MLPLAB_COURSE_ROOT`` or the repository holding this package."""
-    env = os.environ.get("MLPLAB_COURSE_ROOT")
-    if env:
-        return Path(env).resolve()
-    here = Path(__file__).resolve().parents[2]
-    if (here / "nbgrader_config.py").is_file():
-        return here
-    cwd = Path.cwd().resolve()
-    for parent in [cwd, *cwd.parents]:
-        if (parent / "nbgrader_config.py").is_file() and (parent / "source").is_dir():
-            return parent
-    raise FileNotFoundError("cannot find the course root (a folder with nbgrader_config.py and source/)")
+    """The course directory: ``$MLPLAB_COURSE_ROOT`` (set by ``mlplab --course DIR``) or else the nearest
+    folder at or above the working directory that holds ``nbgrader_config.py``.
+
+    Raises :class:`CourseError` (one sentence) when there is none.
+    """
+    explicit = os.environ.get(COURSE_ENV)
+    if explicit:
+        path = Path(explicit).expanduser().resolve()
+        if not (path / CONFIG).is_file():
+            raise CourseError(
+                f"{path} is not a course: it has no {CONFIG} (set by --course or ${COURSE_ENV}; "
+                "create one with `mlplab quickstart DIR`)"
+            )
+        return path
+    found = find_course(Path.cwd())
+    if found is None:
+        raise CourseError(
+            f"{Path.cwd()} is not inside a course (no {CONFIG} here or in any parent folder): cd into one, "
+            "pass --course DIR, or create one with `mlplab quickstart DIR`"
+        )
+    return found
+
+
+def require_graders(root: Path) -> Path:
+    """The course's ``grader_tests/`` folder; :class:`CourseError` when the course has none."""
+    graders = root / GRADERS
+    if not (graders / "conftest.py").is_file():
+        raise CourseError(
+            f"the course {root} has no {GRADERS}/ (the hidden graders): copy it from the course kit "
+            "or create the course with `mlplab quickstart DIR`"
+        )
+    return graders
+
+
+def use_graders(root: Path) -> Path:
+    """Make ``import grader_tests`` load the graders of the course ``root`` in this process.
+
+    The graders are a package named ``grader_tests`` imported from the course folder; a package of that
+    name loaded earlier from another course (tests, the demo's scratch course) is forgotten first.
+    """
+    graders = require_graders(root)
+    loaded = sys.modules.get(GRADERS)
+    origin = getattr(loaded, "__file__", None)
+    if loaded is not None and (origin is None or Path(origin).resolve().parent != graders.resolve()):
+        for name in [n for n in sys.modules if n == GRADERS or n.startswith(GRADERS + ".")]:
+            del sys.modules[name]
+    for path in (str(graders), str(root)):  # the course first: `grader_tests` resolves to its folder
+        while path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)
+    importlib.invalidate_caches()
+    return graders
 
 
 def source_dir(root: Path | None = None) -> Path:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from mlplab.course.tasks import Task, course_root, release_dir, tasks
+from mlplab.course.tasks import Task, course_root, release_dir, tasks, use_graders
 from mlplab.grading.reference import units_defining
 from mlplab.notebooks import CodeUnit, NotebookError, grading_code, read_cells
 from mlplab.sandbox.launch import SandboxConfig, worker_command
@@ -224,17 +224,9 @@ class GradingPlugin:
                     result.messages.append(text)
 
 
-def _graders_on_path(root: Path) -> Path:
-    graders = root / "grader_tests"
-    for path in (str(root), str(graders)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    return graders
-
-
 def reference_parts(root: Path) -> dict[str, tuple[str, ...]]:
     """The graders' map task -> names taken from the reference (grader_tests/conftest.py)."""
-    _graders_on_path(root)
+    use_graders(root)
     from grader_tests.conftest import REFERENCE_PARTS
 
     return dict(REFERENCE_PARTS)
@@ -243,7 +235,7 @@ def reference_parts(root: Path) -> dict[str, tuple[str, ...]]:
 def run_graders(plugin: GradingPlugin, root: Path | None = None) -> None:
     """Run the grader suite with ``plugin`` (output of pytest itself is discarded)."""
     root = root or course_root()
-    graders = _graders_on_path(root)
+    graders = use_graders(root)
     args = [str(graders), "-c", str(graders / "pytest.ini"), "--rootdir", str(root), "--capture=no"]
     # the graders check with `expect`, never bare asserts: no assertion rewriting; and none of pytest's
     # reporting, caching, log capture or end-of-run garbage hunting (a second of a 10 s budget)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from mlplab.notebooks import CodeUnit
-from mlplab.sandbox.values import Handle
+from mlplab.sandbox.values import Handle, load_error_text
 
 MAX_ERROR_CHARS = 300
 PREAMBLE = "import numpy as np\n"
@@ -56,7 +56,7 @@ class Session:
             exec(code, self.namespace)
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything, sys.exit too
             info = describe_exception(exc)
-            self.load_errors.append(f"{label}: {info['type']}: {info['message']}")
+            self.load_errors.append(load_error_text(label, info["type"], info["message"], MAX_ERROR_CHARS))
             return info
         return None
 

@@ -160,3 +160,20 @@ def read_message(stream: BinaryIO) -> dict:
     if not isinstance(message, dict):
         raise ChannelError("worker sent a malformed message")
     return message
+
+
+def load_error_text(label: str, kind: object, message: object, limit: int = 200) -> str:
+    """One line for a cell that raised while it was loaded: ``label: Type: message``.
+
+    A cell that still raises ``NotImplementedError`` without a message (nbgrader's stub) says so in words
+    instead of ending in an empty ``NotImplementedError: ``.
+    """
+    text = str(message or "").strip()
+    if kind == "NotImplementedError" and not text:
+        return f"{label}: not answered yet (the cell still raises NotImplementedError)"
+    if not text:
+        return f"{label}: {kind}"
+    if len(text) > limit:
+        cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+        text = cut + " ..."
+    return f"{label}: {kind}: {text}"

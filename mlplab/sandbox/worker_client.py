@@ -32,7 +32,7 @@ from mlplab.notebooks import CodeUnit
 from mlplab.sandbox import budget as budgets
 from mlplab.sandbox.launch import SandboxConfig, SandboxUnavailable, make_scratch, preexec, worker_command
 from mlplab.sandbox.student import Student, StudentCrash, StudentError, StudentTimeout, _unpack_error
-from mlplab.sandbox.values import MAX_MESSAGE_BYTES, ChannelError, decode, encode, write_message
+from mlplab.sandbox.values import MAX_MESSAGE_BYTES, ChannelError, decode, encode, load_error_text, write_message
 
 PRELOAD = ("numpy", "torch", "torchvision", "matplotlib")
 FORK_TIMEOUT_S = 30.0
@@ -588,7 +588,7 @@ class RemoteStudent(Student):
             self._load_spent += time.monotonic() - began
             error = decode(reply.get("ok")) if "ok" in reply else reply.get("error")
             if isinstance(error, dict):
-                self._load_errors.append(f"{unit.label}: {error.get('type')}: {str(error.get('message'))[:200]}")
+                self._load_errors.append(load_error_text(unit.label, error.get("type"), error.get("message")))
         return True
 
     def _skip(self, unit: CodeUnit, note: str) -> None:

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplab.course.tasks import Task, course_root, source_dir, source_notebooks, tasks
+from mlplab.course.tasks import Task, course_root, source_dir, source_notebooks, tasks, use_graders
 from mlplab.notebooks import CodeUnit, defined_names, grading_code, read_cells, strip_ipython
 from mlplab.validity.mutants import Change, apply_to_source, load_all, solution_sources
 
@@ -122,9 +122,9 @@ def _plugin_class():
 
 def _worker_init() -> None:
     root = course_root()
-    for path in (str(root), str(root / "grader_tests"), str(source_dir(root))):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    use_graders(root)
+    if str(source_dir(root)) not in sys.path:
+        sys.path.insert(0, str(source_dir(root)))
     os.environ.setdefault("MLPLAB_QUICK", "1")
     warnings.simplefilter("ignore")
 
@@ -338,10 +338,10 @@ def validate(
     progress: Any = None,
 ) -> dict:
     """Run all experiments; returns the JSON-able summary (see :func:`render` for the catalogue)."""
+    started = time.monotonic()
+    _worker_init()  # puts the course's graders on the import path first
     from grader_tests.conftest import REFERENCE_PARTS
 
-    started = time.monotonic()
-    _worker_init()
     plan = make_plan(root)
     stems = sorted({t.notebook for t in plan.table.values()})
     stem_tasks = {s: [t for t, v in plan.table.items() if v.notebook == s] for s in stems}
