@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run student code without bubblewrap isolation (trusted machines only)",
     )
     _add_limit_options(grade)
-    grade.set_defaults(func=cmd_grade, exits_fast=True, needs_graders=True)
+    grade.set_defaults(func=cmd_grade, exits_fast=True, needs_graders=True, read_only=True)
 
     auto = sub.add_parser("autograde", help="sandboxed, parallel autograding into the nbgrader gradebook")
     auto.add_argument("assignment")
@@ -323,6 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _course_of_the_graded_path(args: argparse.Namespace) -> None:
+    """``mlplab grade`` writes nothing to a course, so outside one it may still grade: with the course
+    that holds PATH, else the course kit this toolkit was installed from. A note on stderr says which."""
+    from mlplab.course.tasks import CONFIG, COURSE_ENV, find_course
+
+    if os.environ.get(COURSE_ENV) or find_course(Path.cwd()):
+        return
+    kit = Path(__file__).resolve().parents[1]
+    fallback = find_course(Path(args.path)) or (kit if (kit / CONFIG).is_file() else None)
+    if fallback is not None:
+        os.environ[COURSE_ENV] = str(fallback)
+        print(f"mlplab {args.command}: {Path.cwd()} is not inside a course; grading with the course {fallback}",
+              file=sys.stderr)
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Resolve the course (``--course`` first), check it has what the command needs, run the command.
 
@@ -334,6 +349,8 @@ def run_command(args: argparse.Namespace) -> int:
         os.environ[COURSE_ENV] = str(Path(args.course).expanduser().resolve())  # graders' subprocesses inherit it
     try:
         if getattr(args, "needs_course", True):
+            if getattr(args, "read_only", False):
+                _course_of_the_graded_path(args)
             root = course_root()
             if getattr(args, "needs_graders", False):
                 require_graders(root)

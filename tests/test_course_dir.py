@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -140,11 +141,23 @@ def test_course_option_and_environment_override_the_working_directory(tmp_path, 
 
 
 @pytest.mark.parametrize(
-    "args", [("generate",), ("autograde", "mlp"), ("grade", "x.ipynb"), ("extend", "mlp", "ada", "--days", "1")]
+    "args", [("generate",), ("autograde", "mlp"), ("extend", "mlp", "ada", "--days", "1")]
 )
 def test_a_directory_outside_any_course_gets_one_sentence(tmp_path, args):
     line = one_sentence(run_in(tmp_path, *args))
     assert "not inside a course" in line and "quickstart" in line
+
+
+def test_grade_outside_any_course_uses_the_course_kit_and_writes_nothing_here(tmp_path):
+    # grading writes nothing to a course, so `mlplab grade` (the contract's command) still grades a notebook
+    # from an unrelated directory, with the kit the toolkit came from, and says so on stderr
+    notebook = tmp_path / "01_layers.ipynb"
+    shutil.copy2(ROOT / "source" / "mlp" / "01_layers.ipynb", notebook)
+    proc = run_in(tmp_path, "grade", str(notebook), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["score"] == 11.0
+    assert "not inside a course" in proc.stderr and str(ROOT) in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["01_layers.ipynb"]
 
 
 def test_course_option_naming_a_non_course_gets_one_sentence(tmp_path):
