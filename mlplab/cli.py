@@ -198,6 +198,34 @@ def cmd_similarity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from mlplab.course.export import EXPORTERS, export_grades
+    from mlplab.course.tasks import course_root
+
+    canvas_ids = {}
+    for item in args.canvas_id or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            print(f"mlplab export: --canvas-id takes ASSIGNMENT=ID (got {item!r})", file=sys.stderr)
+            return 2
+        canvas_ids[name] = value
+    try:
+        path = export_grades(
+            course_root(),
+            EXPORTERS[args.format],
+            Path(args.file),
+            assignments=args.assignment or [],
+            missing_as_zero=args.missing_as_zero,
+            canvas_ids=canvas_ids,
+            db_url=args.db_url,
+        )
+    except (FileNotFoundError, RuntimeError) as exc:
+        print(f"mlplab export: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} ({args.format} grade import layout)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlplab", description="MLP Lab course toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -255,6 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--out", help="HTML report path (default similarity/ASSIGNMENT.html in the course)")
     sim.set_defaults(func=cmd_similarity)
+
+    export = sub.add_parser("export", help="grades in Canvas's or Moodle's own CSV import layout")
+    export.add_argument("--format", required=True, choices=["canvas", "moodle"], help="the LMS whose layout to write")
+    export.add_argument("file", help="CSV file to write")
+    export.add_argument("--assignment", action="append", help="export only this assignment (repeatable)")
+    export.add_argument(
+        "--missing-as-zero", action="store_true", help="0 for students without a submission (default: empty cell)"
+    )
+    export.add_argument(
+        "--canvas-id", action="append", metavar="ASSIGNMENT=ID", help="Canvas assignment id for the column header"
+    )
+    export.add_argument("--db-url", help="SQLAlchemy URL of the gradebook (default: nbgrader_config.py)")
+    export.set_defaults(func=cmd_export)
 
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
     generate.set_defaults(func=cmd_generate)
