@@ -8,8 +8,11 @@
 3. A class of 20 mixed submissions (01_layers + 02_normalization): `mlplab autograde --jobs 2` vs
    stock `nbgrader autograde` on the same files, plus seconds per submission and the speed-up from 1
    to 2 workers. Target: at least 1.5x faster than stock.
+4. `mlplab similarity mlp --json` on a synthetic class of 300 (all five notebooks; answers drawn from the
+   reference, the variants and the mutants, disguised; ten planted copies): wall time of the command.
+   Target: under 2 minutes on 2 cores.
 
-Usage: python benchmarks/run.py [--only mnist|graders|autograde] [--json OUT]
+Usage: python benchmarks/run.py [--only mnist|graders|autograde|similarity] [--json OUT]
 Needs the real MNIST (MLPLAB_DATA, default ../shared/data).
 """
 
@@ -198,13 +201,53 @@ def bench_autograde(size: int = 20) -> dict:
     return out
 
 
+# -- 4. similarity report on a class of 300 -----------------------------------------------
+
+
+def bench_similarity(size: int = 300) -> dict:
+    """Wall time of `mlplab similarity mlp --json` on a synthetic class of ``size`` students."""
+    from mlplab.integrity.synthetic import synthetic_class
+
+    with tempfile.TemporaryDirectory(prefix="mlplab-similarity-bench-") as tmp:
+        course = Path(tmp)
+        shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+        for part in ("source", "release"):
+            shutil.copytree(ROOT / part, course / part, ignore=shutil.ignore_patterns("__pycache__"))
+        t0 = time.monotonic()
+        planted = synthetic_class(ROOT, ROOT / "release" / "mlp", course / "submitted", size, copiers=10, seed=0)
+        build_s = time.monotonic() - t0
+        env = dict(os.environ, MLPLAB_COURSE_ROOT=str(course))
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlplab", "similarity", "mlp", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=course,
+        )
+        seconds = time.monotonic() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-2000:])
+        pairs = json.loads(proc.stdout)["pairs"]
+    rank = {frozenset(p["students"]): i for i, p in enumerate(pairs)}
+    planted_ranks = sorted(rank.get(p, len(pairs)) for p in planted)
+    return {
+        "students": size,
+        "pairs_compared": size * (size - 1) // 2,
+        "pairs_listed": len(pairs),
+        "class_build_s": round(build_s, 1),
+        "similarity_s": round(seconds, 1),
+        "planted_pair_ranks": planted_ranks,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["mnist", "graders", "autograde"], action="append")
+    parser.add_argument("--only", choices=["mnist", "graders", "autograde", "similarity"], action="append")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--class-size", type=int, default=20)
     args = parser.parse_args()
-    chosen = args.only or ["mnist", "graders", "autograde"]
+    chosen = args.only or ["mnist", "graders", "autograde", "similarity"]
     figures: dict = {"cpu_count": os.cpu_count()}
     if "mnist" in chosen:
         _threads(THREADS)
@@ -229,6 +272,13 @@ def main() -> int:
             f"stock nbgrader {a['stock_nbgrader_s']} s -> stock/mlplab {a['stock_over_mlplab_jobs2']}x "
             f"(target >= 1.5), {a['seconds_per_submission_jobs2']} s/submission, "
             f"1->2 workers speed-up {a['speedup_1_to_2_workers']}x",
+            flush=True,
+        )
+    if "similarity" in chosen:
+        figures["similarity"] = s = bench_similarity()
+        print(
+            f"similarity report, class of {s['students']} ({s['pairs_compared']} pairs): {s['similarity_s']} s "
+            f"(target < 120 s); planted copies rank {s['planted_pair_ranks']}",
             flush=True,
         )
     if args.json:

@@ -19,7 +19,7 @@ from .similarity_class import STEM, build_class, independent_answers
 
 HOSTILE = '''
 def affine_forward(x, w, b):
-    """</pre><script>alert("owned")</script>"""
+    # </pre><script>alert("owned")</script>
     label = "<img src=x onerror=alert(1)>"
     out = x.reshape(x.shape[0], -1).dot(w) + b
     return out, (x, w, b, label)

@@ -25,8 +25,10 @@ td.num, td.nowrap { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .bar { display: inline-block; height: 10px; background: #c0392b; border-radius: 2px; vertical-align: middle; }
 .barbox { display: inline-block; width: 120px; background: #eee; border-radius: 2px; margin-right: 6px; }
+th.task { padding: 2px 0; vertical-align: bottom; }
+th.task span { writing-mode: vertical-rl; transform: rotate(180deg); font-size: 11px; font-weight: 500;
+  white-space: nowrap; }
 td.cell { width: 18px; height: 18px; padding: 0; border: 1px solid #fff; }
-.legend td.cell { width: 28px; }
 .pair { border: 1px solid #d8dde3; border-radius: 6px; padding: 8px 14px; margin: 18px 0; }
 .side { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
 .side > div { min-width: 0; }
@@ -127,7 +129,7 @@ def render(result: Result, threshold: float | None) -> str:
         body.append("<p>No pair reaches the threshold.</p>")
     else:
         body.append("<table><tr><th>#</th><th>students</th><th>score</th><th>strongest task</th>")
-        body += [f'<th title="{_e(t)}" style="font-size:10px">{i + 1}</th>' for i, t in enumerate(tasks)]
+        body += [f'<th class="task"><span>{_e(t)}</span></th>' for t in tasks]
         body.append("</tr>")
         for rank, pair in enumerate(pairs[:MAX_LISTED], 1):
             scores = pair.task_scores()
@@ -144,13 +146,16 @@ def render(result: Result, threshold: float | None) -> str:
                     style = f"background:{_colour(scores[t])}"
                     body.append(f"<td class='cell' style='{style}' title='{_e(t)}: {scores[t]:.2f}'></td>")
                 else:
-                    body.append("<td class='cell' title='not answered by both'></td>")
+                    body.append("<td class='cell' title='no distinctive code from one of them'></td>")
             body.append("</tr>")
         body.append("</table>")
         if len(pairs) > MAX_LISTED:
             body.append(f'<p class="meta">{len(pairs) - MAX_LISTED} more pairs in the JSON output.</p>')
-        legend = " ".join(f"{i + 1} = {_e(t)}" for i, t in enumerate(tasks))
-        body.append(f'<p class="meta">Columns: {legend}. Darker red = more of that task\'s code matches.</p>')
+        body.append(
+            '<p class="meta">One column per task: darker red = more of that task\'s distinctive code matches; '
+            "blank = one of the two has no distinctive code there (unanswered, template only, or only code "
+            "most of the class shares).</p>"
+        )
     # per-task breakdown
     body.append(
         "<h2>Per task</h2><table><tr><th>task</th><th>answers with distinctive code</th>"
@@ -168,7 +173,10 @@ def render(result: Result, threshold: float | None) -> str:
     body.append("</table>")
     detailed = [p for p in pairs[:MAX_DETAILED] if p.score > 0]
     if detailed:
-        body.append("<h2>Side by side</h2><p class='meta'>Matching regions are highlighted.</p>")
+        body.append(
+            "<h2>Side by side</h2><p class='meta'>Answer cells without docstrings; "
+            "matching regions are highlighted.</p>"
+        )
         body += [_pair_detail(result, p, i) for i, p in enumerate(detailed, 1)]
     body.append("</body></html>")
     return "\n".join(body)

@@ -5,7 +5,7 @@ Everything runs locally; no student code leaves the machine and nothing is execu
 For every task (the nbgrader ``grade_id`` of a solution cell, reported as the task id it is graded
 under, e.g. ``affine_backward_solution`` -> ``affine_backward``) and every student:
 
-1. the answer cell is tokenised with Pygments and filtered by copydetect (``filter_code``): names
+1. the answer cell, without docstrings, is tokenised with Pygments and filtered by copydetect (``filter_code``): names
    become ``V``/``F``/``O``, strings ``S``, comments and whitespace disappear, so renamed variables,
    rewritten comments and blank lines do not hide a copy;
 2. its k-grams of filtered tokens are hashed and winnowed (copydetect's ``hashed_kgrams`` and
@@ -29,9 +29,12 @@ shows both in the pair score (its share of the code) and as a task score near 1 
 
 from __future__ import annotations
 
+import ast
 import math
+import os
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -144,7 +147,8 @@ def boilerplate_sources(release: Path) -> list[str]:
     for nb in sorted(release.glob("*.ipynb")):
         sources += [strip_ipython(c.source) for c in read_cells(nb) if c.cell_type == "code"]
     sources += [p.read_text(errors="replace") for p in sorted(release.rglob("*.py"))]
-    return sources
+    # answers are compared without docstrings: the template must be subtracted in both forms
+    return sources + [drop_docstrings(source) for source in sources]
 
 
 def read_answers(
@@ -163,22 +167,55 @@ def read_answers(
         try:
             found = read_cells(path)
         except NotebookError as exc:
-            problems.append(f"{submission.name}: {exc}; skipped")
+            problems.append(f"{submission.parent.name}: {exc}; skipped")
             continue
         wanted = set(grade_ids)
         for cell in found:
             if cell.cell_type == "code" and cell.grade_id in wanted:
                 tid = task_id(cell.grade_id, known_tasks)
-                answers[tid] = (answers.get(tid, "") + "\n" + strip_ipython(cell.source)).strip("\n")
+                code = drop_docstrings(strip_ipython(cell.source))
+                answers[tid] = (answers.get(tid, "") + "\n" + code).strip("\n")
     return answers, problems
+
+
+def drop_docstrings(code: str) -> str:
+    """``code`` without the docstrings of its module, functions and classes (the template's docstrings are
+    given to everyone; a student's own is prose, not code). Unparsable code is returned unchanged."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return code
+    spans = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+            first = node.body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                spans.append((first.lineno, first.end_lineno or first.lineno))
+    if not spans:
+        return code
+    drop = {line for start, end in spans for line in range(start, end + 1)}
+    return "".join(line for i, line in enumerate(code.splitlines(keepends=True), 1) if i not in drop)
 
 
 # -- fingerprints ----------------------------------------------------------------------------------
 
 
-def fingerprint(code: str, settings: Settings) -> tuple[str, np.ndarray, dict[int, list[int]]]:
-    """copydetect's filtered code of ``code``, its offsets array, and fingerprint -> start offsets."""
-    filtered, offsets = filter_code(code, "answer.py", "python")
+def lex(code: str) -> tuple[str, np.ndarray]:
+    """copydetect's filtered code of ``code`` (Pygments tokens) and its (N, 2) offsets array."""
+    return filter_code(code, "answer.py", "python")
+
+
+def fingerprint(
+    code: str, settings: Settings, lexed: tuple[str, np.ndarray] | None = None
+) -> tuple[str, np.ndarray, dict[int, list[int]]]:
+    """copydetect's filtered code of ``code``, its offsets array, and fingerprint -> start offsets.
+
+    ``lexed``: the result of ``lex(code)`` when already computed (in a worker process)."""
+    filtered, offsets = lexed if lexed is not None else lex(code)
     if len(filtered) < settings.k:
         return filtered, offsets, {}
     hashes = hashed_kgrams(filtered, settings.k)
@@ -220,24 +257,27 @@ def compare(
     boilerplate: set[int],
     settings: Settings | None = None,
     progress: bool = False,
+    lexed: dict[tuple[str, str], tuple[str, np.ndarray]] | None = None,
 ) -> tuple[dict[str, dict[str, Answer]], list[Pair], int, dict[str, int]]:
     """Compare every pair of students per task.
 
     ``codes``: task -> student -> answer code. Returns the fingerprinted answers (task -> student ->
     Answer, only answers with distinctive code), the pairs sharing any evidence (unsorted, scored),
-    the number of pairs compared and the common-fingerprint limit used per task.
+    the number of pairs compared and the common-fingerprint limit used per task. ``lexed``: (task,
+    student) -> ``lex(code)`` computed beforehand.
     """
+    lexed = lexed or {}
     settings = settings or Settings()
     answers: dict[str, dict[str, Answer]] = {}
     pairs: dict[tuple[str, str], Pair] = {}
     limits: dict[str, int] = {}
     coverage: dict[str, dict[str, int]] = {}
     tasks = list(codes)
-    bar = _progress(total=sum(len(v) for v in codes.values()), desc="fingerprints", enabled=progress)
+    bar = _progress(total=sum(len(v) for v in codes.values()), desc="fingerprinting", enabled=progress)
     for task in tasks:
         per_student: dict[str, Answer] = {}
         for student, code in codes[task].items():
-            filtered, offsets, positions = fingerprint(code, settings)
+            filtered, offsets, positions = fingerprint(code, settings, lexed.get((task, student)))
             positions = {h: p for h, p in positions.items() if h not in boilerplate}
             per_student[student] = Answer(student, task, code, filtered, offsets, positions)
             bar.update(1)
@@ -353,6 +393,16 @@ def submissions(submitted: Path, assignment: str) -> list[Path]:
     return sorted(p / assignment for p in submitted.iterdir() if (p / assignment).is_dir())
 
 
+PARALLEL_FROM = 40  # submissions; below this a process pool costs more than it saves
+
+
+def _prepare(job: tuple[Path, dict[str, list[str]], tuple[str, ...]]) -> tuple[str, dict, list[str]]:
+    """One submission folder: student id, task -> (code, filtered code, offsets), problems."""
+    folder, cells, known = job
+    found, problems = read_answers(folder, cells, known)
+    return folder.parent.name, {tid: (code, *lex(code)) for tid, code in found.items()}, problems
+
+
 def analyse(
     submitted: Path,
     release: Path,
@@ -375,14 +425,25 @@ def analyse(
     codes: dict[str, dict[str, str]] = {task_id(g, known_tasks): {} for ids in cells.values() for g in ids}
     skipped: list[str] = []
     folders = submissions(submitted, assignment)
-    for folder in folders:
-        student = folder.parent.name
-        found, problems = read_answers(folder, cells, known_tasks)
+    lexed: dict[tuple[str, str], tuple[str, np.ndarray]] = {}
+    jobs = [(folder, cells, tuple(known_tasks)) for folder in folders]
+    workers = min(os.cpu_count() or 1, 8)
+    bar = _progress(total=len(jobs), desc="reading and tokenising", enabled=progress)
+    if workers > 1 and len(jobs) >= PARALLEL_FROM:
+        # Pygments tokenising is the expensive part: one process per core (hashing stays in this process)
+        with ProcessPoolExecutor(workers) as pool:
+            prepared = pool.map(_prepare, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
+            done = [(bar.update(1), item)[1] for item in prepared]
+    else:
+        done = [(bar.update(1), _prepare(job))[1] for job in jobs]
+    bar.close()
+    for student, found, problems in done:
         skipped += problems
-        for tid, code in found.items():
+        for tid, (code, filtered, offsets) in found.items():
             codes.setdefault(tid, {})[student] = code
+            lexed[(tid, student)] = (filtered, offsets)
     boilerplate = boilerplate_hashes(boilerplate_sources(release), settings)
-    answers, pairs, compared, limits = compare(codes, boilerplate, settings, progress)
+    answers, pairs, compared, limits = compare(codes, boilerplate, settings, progress, lexed)
     if threshold is None:
         pairs = [p for p in pairs if p.score > 0]
     else:

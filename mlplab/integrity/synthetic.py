@@ -149,3 +149,113 @@ def release_templates(release: Path, stem: str) -> dict[str, str]:
             src = cell.get("source", "")
             out[meta["grade_id"]] = "".join(src) if isinstance(src, list) else src
     return out
+
+
+def answer_pools(root: Path) -> dict[str, dict[str, list[str]]]:
+    """notebook stem -> solution cell -> answers: the reference, every correct variant and every mutant
+    (a realistic bug is still someone's own code) of ``grader_tests/``."""
+    from mlplab.course.tasks import source_notebooks
+    from mlplab.validity.mutants import apply_to_source, load_all, solution_sources
+
+    pools: dict[str, dict[str, list[str]]] = {}
+    where: dict[str, str] = {}
+    for nb in source_notebooks(root):
+        cells = solution_sources(nb)
+        pools[nb.stem] = {cell: [src] for cell, src in cells.items()}
+        where.update({cell: nb.stem for cell in cells})
+    for kind in ("variants", "mutants"):
+        for change in load_all(kind, root):
+            stem = where.get(change.cell)
+            if stem is None:
+                continue
+            try:
+                pools[stem][change.cell].append(apply_to_source(change, pools[stem][change.cell][0]))
+            except ValueError:
+                continue
+            for cell, src in change.extra:
+                if cell in pools[stem]:
+                    pools[stem][cell].append(src)
+    return pools
+
+
+REWRITES = [
+    (re.compile(r"\b(\w+)\.shape\[0\]"), r"len(\1)"),
+    (re.compile(r"\b(\w+)\.sum\("), r"np.sum(\1, "),
+    (re.compile(r"\b(\w+)\.T\b"), r"np.transpose(\1)"),
+    (re.compile(r"\b(\w+)\.mean\("), r"np.mean(\1, "),
+    (re.compile(r"\bnp\.zeros_like\((\w+)\)"), r"np.zeros(\1.shape, dtype=\1.dtype)"),
+    (re.compile(r"\b(\w+) @ (\w+)"), r"np.dot(\1, \2)"),
+]
+ASSIGNMENT = re.compile(r"^(\s+)(\w+) = .+$")
+
+
+def personalise(code: str, rng: random.Random) -> str:
+    """Token-changing edits one student makes and another does not: equivalent spellings (``len(x)`` for
+    ``x.shape[0]``, ``np.dot`` for ``@``...) and extra checks after some assignments. Turns the few
+    implementations of the pools into a class where no two students write exactly the same code."""
+    for pattern, replacement in REWRITES:
+        if rng.random() < 0.5:
+            code = pattern.sub(replacement, code)
+    out = []
+    for line in code.splitlines():
+        out.append(line)
+        match = ASSIGNMENT.match(line)
+        if match and rng.random() < 0.25:
+            indent, name = match.groups()
+            check = rng.choice([f"assert np.all(np.isfinite({name}))", f"{name} = np.asarray({name})"])
+            out.append(f"{indent}{check}")
+    return "\n".join(out) + "\n"
+
+
+def disguise(code: str, rng: random.Random) -> str:
+    """A random mix of the usual disguises (each applied with some probability)."""
+    try:
+        if rng.random() < 0.7:
+            code = rename_variables(code, rng)
+        if rng.random() < 0.3:
+            code = reorder_functions(code)
+        if rng.random() < 0.5:
+            code = restyle_comments(code, rng)
+    except (SyntaxError, tokenize.TokenError, IndentationError):
+        pass
+    return code
+
+
+def synthetic_class(
+    root: Path, release: Path, submitted: Path, size: int, copiers: int = 10, seed: int = 0
+) -> set[frozenset[str]]:
+    """A class of ``size`` students of the whole assignment: every answer drawn from the pools and disguised;
+    ``copiers`` of them copied a classmate (half all of it, half one task). Returns the planted pairs."""
+    rng = random.Random(seed)
+    pools = answer_pools(root)
+    templates = {stem: release_templates(release, stem) for stem in pools}
+    names = [f"s{i:03d}" for i in range(size)]
+    students: dict[str, dict[str, dict[str, str]]] = {}
+    for name in names[: size - copiers]:
+        students[name] = {
+            stem: {
+                cell: with_docstring(
+                    disguise(personalise(rng.choice(options), rng), rng), templates[stem].get(cell, "")
+                )
+                for cell, options in cells.items()
+            }
+            for stem, cells in pools.items()
+        }
+    planted = set()
+    originals = names[: size - copiers]
+    for i, name in enumerate(names[size - copiers :]):
+        source = rng.choice(originals)
+        if i % 2 == 0:
+            students[name] = {
+                stem: {cell: disguise(src, rng) for cell, src in cells.items()}
+                for stem, cells in students[source].items()
+            }
+        else:
+            own = students[rng.choice([o for o in originals if o != source])]
+            stem = rng.choice(sorted(pools))
+            cell = rng.choice(sorted(pools[stem]))
+            students[name] = {s: dict(c) for s, c in own.items()}
+            students[name][stem][cell] = disguise(students[source][stem][cell], rng)
+        planted.add(frozenset((name, source)))
+    write_class(release, submitted, "mlp", students)
+    return planted
