@@ -208,6 +208,7 @@ def bench_similarity(size: int = 300) -> dict:
     """Wall time of `mlplab similarity mlp --json` on a synthetic class of ``size`` students."""
     from mlplab.integrity.synthetic import synthetic_class
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="mlplab-similarity-bench-") as tmp:
         course = Path(tmp)
         shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
@@ -229,15 +230,32 @@ def bench_similarity(size: int = 300) -> dict:
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-2000:])
         pairs = json.loads(proc.stdout)["pairs"]
-    rank = {frozenset(p["students"]): i for i, p in enumerate(pairs)}
-    planted_ranks = sorted(rank.get(p, len(pairs)) for p in planted)
+    rank = {frozenset(p["students"]): i + 1 for i, p in enumerate(pairs)}
+    full = sorted(rank.get(p, len(pairs) + 1) for p, kind, _ in planted if kind == "all")
+    # a one-task copy is a small share of 26 tasks: where does it rank among the pairs by that task's score?
+    one_task = []
+    for pair, kind, task in planted:
+        if kind == "one":
+            by_task = sorted((p["tasks"].get(task, 0.0) for p in pairs), reverse=True)
+            mine = next((p["tasks"].get(task, 0.0) for p in pairs if frozenset(p["students"]) == pair), 0.0)
+            one_task.append(
+                {
+                    "task": task,
+                    "task_score": mine,
+                    "rank_in_task": 1 + sum(v > mine for v in by_task),
+                    "other_pairs_tied": sum(v == mine for v in by_task) - 1,
+                    "rank_overall": rank.get(pair, len(pairs) + 1),
+                }
+            )
     return {
         "students": size,
         "pairs_compared": size * (size - 1) // 2,
         "pairs_listed": len(pairs),
         "class_build_s": round(build_s, 1),
         "similarity_s": round(seconds, 1),
-        "planted_pair_ranks": planted_ranks,
+        "load_average_before": round(load_before, 1),
+        "full_copy_ranks": full,
+        "one_task_copies": one_task,
     }
 
 
@@ -278,7 +296,9 @@ def main() -> int:
         figures["similarity"] = s = bench_similarity()
         print(
             f"similarity report, class of {s['students']} ({s['pairs_compared']} pairs): {s['similarity_s']} s "
-            f"(target < 120 s); planted copies rank {s['planted_pair_ranks']}",
+            f"(target < 120 s); full copies rank {s['full_copy_ranks']}; one-task copies rank in their task "
+            f"{[c['rank_in_task'] for c in s['one_task_copies']]} "
+            f"(ties {[c['other_pairs_tied'] for c in s['one_task_copies']]})",
             flush=True,
         )
     if args.json:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from mlplab.integrity.similarity import Answer, Pair, Result, matched_slices
+from mlplab.integrity.similarity import Answer, Pair, Result, excluded_slices, matched_slices
 
 MAX_DETAILED = 60  # pairs shown side by side
 MAX_LISTED = 500  # rows of the ranking table
@@ -33,6 +33,7 @@ td.cell { width: 18px; height: 18px; padding: 0; border: 1px solid #fff; }
 .side { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
 .side > div { min-width: 0; }
 pre { background: #fafbfc; border: 1px solid #e3e6ea; padding: 8px; overflow-x: auto; font-size: 12px; margin: 4px 0; }
+.given { color: #9aa0a6; }
 mark { background: #ffd6d1; color: inherit; border-bottom: 2px solid #c0392b; }
 .who { font-weight: 600; }
 .skipped li { color: #8a4b00; }
@@ -55,17 +56,22 @@ def _anchor(pair: Pair) -> str:
     return "pair-" + "".join(ch if ch.isalnum() else "_" for ch in f"{a}--{b}")
 
 
-def highlighted(answer: Answer, slices: list[tuple[int, int]]) -> str:
-    """The answer's code, escaped, with the matched character ranges in <mark>."""
+def highlighted(answer: Answer, slices: list[tuple[int, int]], given: list[tuple[int, int]] = ()) -> str:
+    """The answer's code, escaped: matched character ranges in <mark>, given or common code greyed."""
     code = answer.code
-    out, pos = [], 0
-    for start, end in slices:
-        start, end = max(start, pos), max(end, pos)
-        out.append(_e(code[pos:start]))
-        if end > start:
-            out.append(f"<mark>{_e(code[start:end])}</mark>")
-        pos = end
-    out.append(_e(code[pos:]))
+    label = [0] * len(code)  # 0 own code, 1 given/common (not counted), 2 matched
+    for value, ranges in ((1, given), (2, slices)):
+        for start, end in ranges:
+            for i in range(max(0, start), min(end, len(code))):
+                label[i] = value
+    out, i = [], 0
+    while i < len(code):
+        j = i
+        while j < len(code) and label[j] == label[i]:
+            j += 1
+        text = _e(code[i:j])
+        out.append({0: text, 1: f'<span class="given">{text}</span>', 2: f"<mark>{text}</mark>"}[label[i]])
+        i = j
     return "".join(out)
 
 
@@ -84,8 +90,8 @@ def _pair_detail(result: Result, pair: Pair, rank: int) -> str:
     for task, score in shown:
         shared = pair.shared.get(task, set())
         ans_a, ans_b = result.answers[task][a], result.answers[task][b]
-        left = highlighted(ans_a, matched_slices(ans_a, shared, k))
-        right = highlighted(ans_b, matched_slices(ans_b, shared, k))
+        left = highlighted(ans_a, matched_slices(ans_a, shared, k), excluded_slices(ans_a, k))
+        right = highlighted(ans_b, matched_slices(ans_b, shared, k), excluded_slices(ans_b, k))
         parts.append(
             f"<h4>{_e(task)}: {score:.2f} of the distinctive code matches</h4>"
             f'<div class="side"><div><div class="who">{_e(a)}</div><pre>{left}</pre></div>'
@@ -175,7 +181,8 @@ def render(result: Result, threshold: float | None) -> str:
     if detailed:
         body.append(
             "<h2>Side by side</h2><p class='meta'>Answer cells without docstrings; "
-            "matching regions are highlighted.</p>"
+            "matching regions are highlighted; grey code was given (template, provided code) or is common "
+            "to the class, and never counts.</p>"
         )
         body += [_pair_detail(result, p, i) for i, p in enumerate(detailed, 1)]
     body.append("</body></html>")

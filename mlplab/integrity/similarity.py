@@ -80,6 +80,8 @@ class Answer:
     offsets: np.ndarray
     positions: dict[int, list[int]]
     coverage: int = 0
+    # start offsets of the k-grams left out as given (template, provided code) or common to the class
+    excluded: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -278,8 +280,9 @@ def compare(
         per_student: dict[str, Answer] = {}
         for student, code in codes[task].items():
             filtered, offsets, positions = fingerprint(code, settings, lexed.get((task, student)))
+            given = [p for h, ps in positions.items() if h in boilerplate for p in ps]
             positions = {h: p for h, p in positions.items() if h not in boilerplate}
-            per_student[student] = Answer(student, task, code, filtered, offsets, positions)
+            per_student[student] = Answer(student, task, code, filtered, offsets, positions, excluded=given)
             bar.update(1)
         # the inverted index: fingerprint -> students holding it
         holders: dict[int, list[str]] = defaultdict(list)
@@ -291,7 +294,7 @@ def compare(
         for h, students in holders.items():
             if len(students) > limit:
                 for student in students:
-                    del per_student[student].positions[h]
+                    per_student[student].excluded += per_student[student].positions.pop(h)
         kept = {}
         for student, answer in per_student.items():
             answer.coverage = covered((p for ps in answer.positions.values() for p in ps), settings.k)
@@ -366,7 +369,17 @@ def rank(pairs: list[Pair]) -> list[Pair]:
 
 def matched_slices(answer: Answer, shared: set[int], k: int) -> list[tuple[int, int]]:
     """(start, end) character ranges of ``answer.code`` covered by the shared fingerprints."""
-    starts = sorted(p for h in shared if h in answer.positions for p in answer.positions[h])
+    return char_slices(answer, [p for h in shared if h in answer.positions for p in answer.positions[h]], k)
+
+
+def excluded_slices(answer: Answer, k: int) -> list[tuple[int, int]]:
+    """(start, end) character ranges of ``answer.code`` that were given or common, so never counted."""
+    return char_slices(answer, answer.excluded, k)
+
+
+def char_slices(answer: Answer, starts: list[int], k: int) -> list[tuple[int, int]]:
+    """Character ranges of ``answer.code`` covered by the k-grams starting at ``starts`` (filtered offsets)."""
+    starts = sorted(starts)
     merged: list[list[int]] = []
     for s in starts:
         if merged and s <= merged[-1][1]:

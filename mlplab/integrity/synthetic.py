@@ -223,9 +223,10 @@ def disguise(code: str, rng: random.Random) -> str:
 
 def synthetic_class(
     root: Path, release: Path, submitted: Path, size: int, copiers: int = 10, seed: int = 0
-) -> set[frozenset[str]]:
+) -> list[tuple[frozenset[str], str, str | None]]:
     """A class of ``size`` students of the whole assignment: every answer drawn from the pools and disguised;
-    ``copiers`` of them copied a classmate (half all of it, half one task). Returns the planted pairs."""
+    ``copiers`` of them copied a classmate (half all of it, half one task). Returns the planted pairs as
+    (pair, "all" | "one", task id of the copied cell or None)."""
     rng = random.Random(seed)
     pools = answer_pools(root)
     templates = {stem: release_templates(release, stem) for stem in pools}
@@ -241,7 +242,7 @@ def synthetic_class(
             }
             for stem, cells in pools.items()
         }
-    planted = set()
+    planted = []
     originals = names[: size - copiers]
     for i, name in enumerate(names[size - copiers :]):
         source = rng.choice(originals)
@@ -256,6 +257,7 @@ def synthetic_class(
             cell = rng.choice(sorted(pools[stem]))
             students[name] = {s: dict(c) for s, c in own.items()}
             students[name][stem][cell] = disguise(students[source][stem][cell], rng)
-        planted.add(frozenset((name, source)))
+        copied = None if i % 2 == 0 else cell.removesuffix("_solution")
+        planted.append((frozenset((name, source)), "all" if copied is None else "one", copied))
     write_class(release, submitted, "mlp", students)
     return planted
