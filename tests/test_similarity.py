@@ -151,3 +151,18 @@ def test_disguises_change_the_text_but_not_the_tokens():
         compile(disguised, "answer", "exec")
         original, changed = fingerprint(source, settings)[2], fingerprint(disguised, settings)[2]
         assert len(set(original) & set(changed)) >= 0.8 * len(original)
+
+
+def test_bad_input_gets_one_clear_sentence(tmp_path):
+    shutil.copy2(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    shutil.copytree(ROOT / "release", tmp_path / "release", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"MLPLAB_COURSE_ROOT": str(tmp_path)}
+    for args, expected in (
+        (["similarity", "nope", "--json"], "unknown assignment 'nope'"),
+        (["similarity", "mlp", "--json"], "no submissions of 'mlp'"),
+        (["similarity", "mlp", "--threshold", "2"], "--threshold must be between 0 and 1"),
+    ):
+        proc = run_mlplab(*args, env=env)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stdout == ""
