@@ -47,6 +47,8 @@ def course(tmp_path_factory) -> dict:
     write_class(RELEASE, submitted, "mlp", {"hostile": hostile, "hostile_twin": hostile})
     planted.add(frozenset({"hostile", "hostile_twin"}))
     write_class(RELEASE, submitted, "mlp", {"truncated": {STEM: {}}})
+    hostile_nesting = {"relu_forward_solution": "x = " + "-" * 200_000 + "1\n"}  # ast.parse: MemoryError
+    write_class(RELEASE, submitted, "mlp", {"nested": {STEM: hostile_nesting}})
     broken = submitted / "truncated" / "mlp" / f"{STEM}.ipynb"
     broken.write_bytes(broken.read_bytes()[:5000])
     before = _digest(submitted)
@@ -126,6 +128,12 @@ def test_malformed_notebook_is_reported_and_skipped(course):
     assert not any("truncated" in p["students"] for p in result["pairs"])
     html = Path(result["report"]).read_text()
     assert "Skipped notebooks" in html and "truncated" in html
+
+
+def test_oversized_answer_is_reported_and_the_batch_goes_on(course):
+    stderr = course["proc"].stderr
+    assert "nested: 01_layers.ipynb: the answer to relu_forward is longer than 50,000 characters" in stderr
+    assert _result(course)["pairs"], "the other submissions are still compared"
 
 
 def test_report_escapes_student_text_and_highlights_matches(course):

@@ -5,11 +5,12 @@ Everything runs locally; no student code leaves the machine and nothing is execu
 For every task (the nbgrader ``grade_id`` of a solution cell, reported as the task id it is graded
 under, e.g. ``affine_backward_solution`` -> ``affine_backward``) and every student:
 
-1. the answer cell, without docstrings, is tokenised with Pygments and filtered by copydetect (``filter_code``): names
-   become ``V``/``F``/``O``, strings ``S``, comments and whitespace disappear, so renamed variables,
-   rewritten comments and blank lines do not hide a copy;
-2. its k-grams of filtered tokens are hashed and winnowed (copydetect's ``hashed_kgrams`` and
-   ``winnow``): the answer's *fingerprints*;
+1. the answer cell, without docstrings (the template's are given to everyone, a student's own are
+   prose), is tokenised with Pygments and filtered by copydetect (``filter_code``): names become
+   ``V``/``F``/``O``, strings ``S``, comments and whitespace disappear, so renamed variables, rewritten
+   comments and blank lines do not hide a copy;
+2. its k-grams of filtered tokens (k = 25, copydetect's default noise threshold) are hashed and
+   winnowed (copydetect's ``hashed_kgrams`` and ``winnow``): the answer's *fingerprints*;
 3. fingerprints that also occur in the released notebooks or the provided helper code
    (``release/ASSIGNMENT``: templates, docstrings, starter code, ``labutils``) are boilerplate and
    dropped, and so are fingerprints shared by so many students that they are the class's common
@@ -45,6 +46,7 @@ from copydetect.utils import filter_code, hashed_kgrams, winnow
 from mlplab.notebooks import NotebookError, read_cells, strip_ipython
 
 SOLUTION_SUFFIX = "_solution"
+MAX_ANSWER_CHARS = 50_000  # an answer cell longer than this is not a hand-written answer: reported, skipped
 
 
 @dataclass(frozen=True)
@@ -168,13 +170,19 @@ def read_answers(
             continue
         try:
             found = read_cells(path)
-        except NotebookError as exc:
+        except (NotebookError, OSError) as exc:
             problems.append(f"{submission.parent.name}: {exc}; skipped")
             continue
         wanted = set(grade_ids)
         for cell in found:
             if cell.cell_type == "code" and cell.grade_id in wanted:
                 tid = task_id(cell.grade_id, known_tasks)
+                if len(cell.source) > MAX_ANSWER_CHARS:
+                    problems.append(
+                        f"{submission.parent.name}: {stem}.ipynb: the answer to {tid} is longer than "
+                        f"{MAX_ANSWER_CHARS:,} characters; that answer is skipped"
+                    )
+                    continue
                 code = drop_docstrings(strip_ipython(cell.source))
                 answers[tid] = (answers.get(tid, "") + "\n" + code).strip("\n")
     return answers, problems
@@ -185,7 +193,7 @@ def drop_docstrings(code: str) -> str:
     given to everyone; a student's own is prose, not code). Unparsable code is returned unchanged."""
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # hostile nesting included
         return code
     spans = []
     for node in ast.walk(tree):
