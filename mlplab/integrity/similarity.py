@@ -293,9 +293,9 @@ def compare(
             per_student[student] = Answer(student, task, code, filtered, offsets, positions, excluded=given)
             bar.update(1)
         # the inverted index: fingerprint -> students holding it
-        holders: dict[int, list[str]] = defaultdict(list)
-        for student, answer in per_student.items():
-            for h in answer.positions:
+        holders: dict[int, list[str]] = defaultdict(list)  # students in sorted order
+        for student in sorted(per_student):
+            for h in per_student[student].positions:
                 holders[h].append(student)
         limit = common_limit(len(per_student), settings)
         limits[task] = limit
@@ -312,7 +312,7 @@ def compare(
         coverage[task] = {s: a.coverage for s, a in kept.items()}
         for h, students in holders.items():
             if 2 <= len(students) <= limit:
-                for a, b in combinations(sorted(students), 2):
+                for a, b in combinations(students, 2):
                     pair = pairs.get((a, b))
                     if pair is None:
                         pair = pairs[(a, b)] = Pair((a, b))
