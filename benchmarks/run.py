@@ -8,8 +8,11 @@
 3. A class of 20 mixed submissions (01_layers + 02_normalization): `mlplab autograde --jobs 2` vs
    stock `nbgrader autograde` on the same files, plus seconds per submission and the speed-up from 1
    to 2 workers. Target: at least 1.5x faster than stock.
+4. `mlplab similarity mlp --json` on a synthetic class of 300 (all five notebooks; answers drawn from the
+   reference, the variants and the mutants, disguised; ten planted copies): wall time of the command.
+   Target: under 2 minutes on 2 cores.
 
-Usage: python benchmarks/run.py [--only mnist|graders|autograde] [--json OUT]
+Usage: python benchmarks/run.py [--only mnist|graders|autograde|similarity] [--json OUT]
 Needs the real MNIST (MLPLAB_DATA, default ../shared/data).
 """
 
@@ -198,13 +201,79 @@ def bench_autograde(size: int = 20) -> dict:
     return out
 
 
+# -- 4. similarity report on a class of 300 -----------------------------------------------
+
+
+def bench_similarity(size: int = 300) -> dict:
+    """Wall time of `mlplab similarity mlp --json` on a synthetic class of ``size`` students."""
+    from mlplab.integrity.synthetic import synthetic_class
+
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="mlplab-similarity-bench-") as tmp:
+        course = Path(tmp)
+        shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+        for part in ("source", "release"):
+            shutil.copytree(ROOT / part, course / part, ignore=shutil.ignore_patterns("__pycache__"))
+        t0 = time.monotonic()
+        planted = synthetic_class(ROOT, ROOT / "release" / "mlp", course / "submitted", size, copiers=10, seed=0)
+        build_s = time.monotonic() - t0
+        env = dict(os.environ, MLPLAB_COURSE_ROOT=str(course))
+        import resource
+
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "mlplab", "similarity", "mlp", "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=course,
+        )
+        seconds = time.monotonic() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # CPU time of the command and its tokenising processes: on a machine shared with other jobs the
+        # wall time grows with the load, the CPU time does not
+        cpu_s = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-2000:])
+        pairs = json.loads(proc.stdout)["pairs"]
+    rank = {frozenset(p["students"]): i + 1 for i, p in enumerate(pairs)}
+    full = sorted(rank.get(p, len(pairs) + 1) for p, kind, _ in planted if kind == "all")
+    # a one-task copy is a small share of 26 tasks: where does it rank among the pairs by that task's score?
+    one_task = []
+    for pair, kind, task in planted:
+        if kind == "one":
+            by_task = sorted((p["tasks"].get(task, 0.0) for p in pairs), reverse=True)
+            mine = next((p["tasks"].get(task, 0.0) for p in pairs if frozenset(p["students"]) == pair), 0.0)
+            one_task.append(
+                {
+                    "task": task,
+                    "task_score": mine,
+                    "rank_in_task": 1 + sum(v > mine for v in by_task),
+                    "other_pairs_tied": sum(v == mine for v in by_task) - 1,
+                    "rank_overall": rank.get(pair, len(pairs) + 1),
+                }
+            )
+    return {
+        "students": size,
+        "pairs_compared": size * (size - 1) // 2,
+        "pairs_listed": len(pairs),
+        "class_build_s": round(build_s, 1),
+        "similarity_s": round(seconds, 1),
+        "similarity_cpu_s": round(cpu_s, 1),
+        "load_average_before": round(load_before, 1),
+        "full_copy_ranks": full,
+        "one_task_copies": one_task,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["mnist", "graders", "autograde"], action="append")
+    parser.add_argument("--only", choices=["mnist", "graders", "autograde", "similarity"], action="append")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--class-size", type=int, default=20)
     args = parser.parse_args()
-    chosen = args.only or ["mnist", "graders", "autograde"]
+    chosen = args.only or ["mnist", "graders", "autograde", "similarity"]
     figures: dict = {"cpu_count": os.cpu_count()}
     if "mnist" in chosen:
         _threads(THREADS)
@@ -229,6 +298,16 @@ def main() -> int:
             f"stock nbgrader {a['stock_nbgrader_s']} s -> stock/mlplab {a['stock_over_mlplab_jobs2']}x "
             f"(target >= 1.5), {a['seconds_per_submission_jobs2']} s/submission, "
             f"1->2 workers speed-up {a['speedup_1_to_2_workers']}x",
+            flush=True,
+        )
+    if "similarity" in chosen:
+        figures["similarity"] = s = bench_similarity()
+        print(
+            f"similarity report, class of {s['students']} ({s['pairs_compared']} pairs): {s['similarity_s']} s "
+            f"(target < 120 s; {s['similarity_cpu_s']} CPU s, load {s['load_average_before']}); "
+            f"full copies rank {s['full_copy_ranks']}; one-task copies rank in their task "
+            f"{[c['rank_in_task'] for c in s['one_task_copies']]} "
+            f"(ties {[c['other_pairs_tied'] for c in s['one_task_copies']]})",
             flush=True,
         )
     if args.json:

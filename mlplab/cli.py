@@ -7,6 +7,8 @@ mlplab extend mlp STUDENT --days N  an extension; the late penalty follows
 mlplab autograde mlp [...]          hardened, parallel autograding into the nbgrader gradebook
 mlplab demo                         simulated class, end to end
 mlplab validate-graders [--json]    bug catalogue, correct variants, seed stability
+mlplab similarity mlp [--json]      similarity of answer code between submissions (HTML report)
+mlplab export --format canvas FILE  grades in Canvas's / Moodle's own import layout
 """
 
 from __future__ import annotations
@@ -244,6 +246,65 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if summary["ok"] else 1
 
 
+def cmd_similarity(args: argparse.Namespace) -> int:
+    from mlplab.course.tasks import course_root
+    from mlplab.integrity.similarity import run
+    from mlplab.notebooks import NotebookError
+
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        print("mlplab similarity: --threshold must be between 0 and 1", file=sys.stderr)
+        return 2
+    try:
+        report, result = run(
+            course_root(), args.assignment, Path(args.out) if args.out else None, args.threshold, progress=not args.json
+        )
+    except (FileNotFoundError, NotebookError) as exc:
+        print(f"mlplab similarity: {exc}", file=sys.stderr)
+        return 2
+    for problem in result.skipped:
+        print(f"mlplab similarity: {problem}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{'score':>6}  students{'':<30}strongest task")
+    for pair in result.pairs[:20]:
+        best = max(pair.task_scores().items(), key=lambda kv: kv[1], default=("-", 0.0))
+        names = f"{pair.students[0]} & {pair.students[1]}"
+        print(f"{pair.score:>6.2f}  {names:<38}{best[0]} ({best[1]:.2f})")
+    if len(result.pairs) > 20:
+        print(f"... {len(result.pairs) - 20} more pairs")
+    print(f"report: {report['report']}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from mlplab.course.export import EXPORTERS, export_grades
+    from mlplab.course.tasks import course_root
+
+    canvas_ids = {}
+    for item in args.canvas_id or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            print(f"mlplab export: --canvas-id takes ASSIGNMENT=ID (got {item!r})", file=sys.stderr)
+            return 2
+        canvas_ids[name] = value
+    try:
+        path = export_grades(
+            course_root(),
+            EXPORTERS[args.format],
+            Path(args.file),
+            assignments=args.assignment or [],
+            missing_as_zero=args.missing_as_zero,
+            canvas_ids=canvas_ids,
+            db_url=args.db_url,
+        )
+    except (FileNotFoundError, RuntimeError) as exc:
+        print(f"mlplab export: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} ({args.format} grade import layout)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlplab",
@@ -302,6 +363,28 @@ def build_parser() -> argparse.ArgumentParser:
     valid.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     valid.add_argument("--verbose", action="store_true", help="print every graded job and its time")
     valid.set_defaults(func=cmd_validate, needs_graders=True)
+
+    sim = sub.add_parser("similarity", help="similarity of answer code between submissions (local, HTML report)")
+    sim.add_argument("assignment")
+    sim.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    sim.add_argument(
+        "--threshold", type=float, default=None, help="list only pairs scoring at least T (0..1; default: any match)"
+    )
+    sim.add_argument("--out", help="HTML report path (default similarity/ASSIGNMENT.html in the course)")
+    sim.set_defaults(func=cmd_similarity)
+
+    export = sub.add_parser("export", help="grades in Canvas's or Moodle's own CSV import layout")
+    export.add_argument("--format", required=True, choices=["canvas", "moodle"], help="the LMS whose layout to write")
+    export.add_argument("file", help="CSV file to write")
+    export.add_argument("--assignment", action="append", help="export only this assignment (repeatable)")
+    export.add_argument(
+        "--missing-as-zero", action="store_true", help="0 for students without a submission (default: empty cell)"
+    )
+    export.add_argument(
+        "--canvas-id", action="append", metavar="ASSIGNMENT=ID", help="Canvas assignment id for the column header"
+    )
+    export.add_argument("--db-url", help="SQLAlchemy URL of the gradebook (default: nbgrader_config.py)")
+    export.set_defaults(func=cmd_export)
 
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
     generate.set_defaults(func=cmd_generate)

@@ -99,3 +99,34 @@ def test_simulated_students_leave_the_real_student_cache_alone(demo):
     real = Path.home() / ".local" / "share" / "jupyter" / "nbgrader_cache" / "mlp-lab"
     started = demo["started_at"]
     assert not real.exists() or all(p.stat().st_mtime < started for p in real.rglob("*"))
+
+
+def test_demo_grades_export_to_canvas_and_moodle_and_the_similarity_report_reads_the_class(demo, tmp_path):
+    """The demo class through `mlplab export` (both LMS layouts) and `mlplab similarity`."""
+    import json
+    from pathlib import Path
+
+    from .conftest import run_mlplab
+
+    env = {"MLPLAB_COURSE_ROOT": demo["course"]}
+    for fmt in ("canvas", "moodle"):
+        proc = run_mlplab("export", "--format", fmt, str(tmp_path / f"{fmt}.csv"), env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(tmp_path / "canvas.csv", newline="") as fh:
+        canvas = list(csv.reader(fh))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "mlp"]
+    assert canvas[1][0] == "    Points Possible" and float(canvas[1][5]) > 0
+    assert {row[2]: float(row[5]) for row in canvas[2:]} == pytest.approx(demo["totals"], abs=0.005)
+    with open(tmp_path / "moodle.csv", newline="") as fh:
+        moodle = {row["Username"]: row for row in csv.DictReader(fh)}
+    assert float(moodle["kai"]["mlp"]) == pytest.approx(demo["totals"]["kai"], abs=0.005)  # late penalty applied
+    assert moodle["ada"]["Email address"] == "ada@example.edu"
+
+    proc = run_mlplab("similarity", "mlp", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert "jo: 02_normalization.ipynb" in proc.stderr  # the truncated notebook is reported and skipped
+    scores = {frozenset(p["students"]): p["score"] for p in result["pairs"]}
+    assert scores[frozenset({"ada", "kai"})] == pytest.approx(1.0)  # both submitted the reference
+    assert not any("bruno" in pair for pair in scores)  # the unchanged release never matches anything
+    assert Path(result["report"]).is_file()

@@ -1,0 +1,1 @@
+"""Academic integrity: similarity of answer code between submissions."""
