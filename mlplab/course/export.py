@@ -3,8 +3,8 @@
 Run through stock nbgrader (``nbgrader export --exporter=mlplab.course.export.CanvasExportPlugin
 --to=grades.csv``) or ``mlplab export --format canvas|moodle FILE``. Both read nbgrader's gradebook:
 a student's grade is the assignment's score minus the late-submission penalty, recomputed from the
-current grades and extensions first (never below 0); a student without a submission gets an empty cell (the LMS then leaves
-that grade alone) unless ``missing_as_zero`` is set.
+current grades and extensions first (never below 0); a student without a submission gets an
+empty cell (the LMS then leaves that grade alone) unless ``missing_as_zero`` is set.
 
 Canvas ("Import grades" in the Gradebook): the layout of Canvas's own gradebook export,
 ``Student, ID, SIS User ID, SIS Login ID, Section``, one column per assignment headed
