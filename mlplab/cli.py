@@ -5,6 +5,8 @@ mlplab generate                     regenerate release/ and solutions/ from sour
 mlplab autograde mlp [...]          hardened, parallel autograding into the nbgrader gradebook
 mlplab demo                         simulated class, end to end
 mlplab validate-graders [--json]    bug catalogue, correct variants, seed stability
+mlplab serve [...]                  the JupyterHub grading service (feedback on submit)
+mlplab hub --demo                   a local JupyterHub with the course, the service and four accounts
 """
 
 from __future__ import annotations
@@ -165,6 +167,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if summary["ok"] else 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mlplab.service.cli import serve_command
+
+    return serve_command(args)
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    from mlplab.service.cli import hub_command
+
+    return hub_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlplab", description="MLP Lab course toolkit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -216,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
     generate.set_defaults(func=cmd_generate)
+
+    from mlplab.service.cli import add_service_commands
+
+    add_service_commands(sub, serve=cmd_serve, hub=cmd_hub)
     return parser
 
 
