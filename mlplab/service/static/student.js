@@ -64,7 +64,10 @@
 
   async function refresh() {
     try {
-      const reply = await fetch(api, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const reply = await fetch(api, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-XSRFToken": view.dataset.xsrf },
+      });
       if (reply.ok) render(await reply.json());
       else document.getElementById("summary").textContent = "Could not load attempts (" + reply.status + ").";
     } catch (err) {
