@@ -116,3 +116,19 @@ def test_a_submission_without_notebooks_scores_zero_with_a_reason_and_a_lost_cop
     assert any("01_layers" in e for e in graded.result["errors"]), graded.result["errors"]
     assert (failed.id, failed.status) == (lost.id, "failed") and "grading failed" in failed.note
     assert service.queue.counts("mlp")["graded"] == 3
+
+
+def test_mlplab_autograde_after_the_deadline_gives_the_same_grades_as_the_service(course):
+    from mlplab.autograde import autograde
+
+    root, db_url, _, _ = course
+
+    def ada_grades() -> dict[str, float | None]:
+        with Gradebook(db_url, "mlp-lab") as gb:
+            submission = gb.find_submission("mlp", "ada")
+            return {g.name: g.score for nb in submission.notebooks for g in nb.grades}
+
+    by_service = ada_grades()
+    autograde(root, students=["ada"], jobs=1, db_url=db_url, force=True, progress=False)
+    assert ada_grades() == by_service
+    assert by_service["affine_backward"] == 3.0 and by_service["inline_question_1"] == 1.5

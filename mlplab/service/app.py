@@ -169,6 +169,7 @@ class InstructorPage(Base):
         self.render(
             "instructor.html",
             user=user["name"],
+            instructor=True,
             view=instructor_view(self.service, assignment),
             assignments=self.assignments(),
             prefix=self.settings["prefix"],
