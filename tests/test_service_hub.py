@@ -322,7 +322,7 @@ def test_a_hostile_submission_changes_nobody_elses_results_and_its_script_shows_
     assert "relu_forward" in rates
     if os.environ.get("MLPLAB_SCREENSHOT_DIR"):
         page.screenshot(path=str(Path(os.environ["MLPLAB_SCREENSHOT_DIR"]) / "service-instructor-page.png"),
-                        full_page=False)
+                        full_page=True)
     graded_before = hub["queue"].counts("mlp")["graded"]
     page.get_by_role("button", name="Regrade all").click()  # the form carries the XSRF token
     page.wait_for_selector("#recent")
