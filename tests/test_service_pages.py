@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from tornado.template import Loader
 
-from mlplab.service.app import API_KEYS, TEMPLATES, attempt_view
+from mlplab.service.app import API_KEYS, TEMPLATES, attempt_view, teaching_messages
 from mlplab.service.grader import as_utc_iso
 from mlplab.service.policy import Policy
 from mlplab.service.queue import AttemptQueue
@@ -53,7 +53,7 @@ def test_instructor_page_escapes_names_messages_errors_and_notes(tmp_path):
             "pass_rates": {"relu_forward": 0.0}, "students": 1}
     page = Loader(str(TEMPLATES), autoescape="xhtml_escape").load("instructor.html").generate(
         user="prof", instructor=True, view=view, assignments=["mlp"], prefix="/services/grader/", iso=as_utc_iso,
-        errors_of=lambda row: row.result["errors"], static_url=lambda path: path,
+        errors_of=lambda row: row.result["errors"], messages_of=teaching_messages, static_url=lambda path: path,
         xsrf_form_html=lambda: "", _tt_modules=SimpleNamespace(xsrf_form_html=lambda: ""),
     ).decode()
     assert "<script>" not in page and "ada<b>" not in page

@@ -122,6 +122,13 @@ def instructor_view(service: GradingService, assignment: str) -> dict:
     }
 
 
+def teaching_messages(row: Attempt, limit: int = 6) -> tuple[list[str], int]:
+    """The messages worth an instructor's glance (at most ``limit``) and how many tasks are still blank."""
+    messages = [m for info in ((row.result or {}).get("tasks") or {}).values() for m in info.get("messages", [])]
+    blank = sum(1 for m in messages if "not implemented yet" in m)
+    return [m for m in messages if "not implemented yet" not in m][:limit], blank
+
+
 # -- handlers ------------------------------------------------------------------------------------
 
 
@@ -175,6 +182,7 @@ class InstructorPage(Base):
             prefix=self.settings["prefix"],
             iso=as_utc_iso,
             errors_of=lambda row: list((row.result or {}).get("errors", [])),
+            messages_of=teaching_messages,
         )
 
 

@@ -17,7 +17,7 @@ import hashlib
 import os
 import shutil
 import stat
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,9 +122,6 @@ def is_failure(result: dict) -> bool:
     return bool(result.get("errors")) and checks == 0
 
 
-GradeFn = Callable[[Attempt, int], dict]
-
-
 class GradingService:
     """Queue, policy, grading and official grades of one course."""
 
@@ -135,8 +132,6 @@ class GradingService:
         db_url: str | None = None,
         state_dir: Path | None = None,
         policy: Policy | None = None,
-        grade: GradeFn | None = None,
-        write_official: bool = True,
     ) -> None:
         from mlplab.autograde import graders_hash
         from mlplab.course.gradebook import course_config, db_url_of
@@ -149,8 +144,7 @@ class GradingService:
         self.snapshots.mkdir(parents=True, exist_ok=True)
         self.queue = AttemptQueue(self.db_url)
         self.graders_hash = graders_hash(self.root)
-        self._grade = grade or self._grade_in_sandbox
-        self.write_official = write_official
+        self._gradebook_lock = threading.Lock()  # one trusted writer at a time, whatever the workers
 
     def close(self) -> None:
         self.queue.close()
@@ -232,7 +226,7 @@ class GradingService:
             done = self.queue.finish(attempt.id, cached, self.graders_hash, reused=True)
         else:
             try:
-                result = self._grade(attempt, slot)
+                result = self._grade_in_sandbox(attempt, slot)
             except Exception as exc:  # noqa: BLE001 - one broken attempt never stops the service
                 result = {"score": 0.0, "max_score": 0.0, "tasks": {}, "errors": [f"grading failed: {exc}"]}
             result.pop("student", None)
@@ -252,9 +246,9 @@ class GradingService:
         if chosen is None:
             return None
         attempt = next(a for a in attempts if a.id == chosen.id)
-        if self.write_official:
+        with self._gradebook_lock:
             write_official_grade(self.root, self.db_url, attempt)
-        self.queue.mark_official(student, assignment, attempt.id)
+            self.queue.mark_official(student, assignment, attempt.id)
         return attempt
 
 
