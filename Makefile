@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DATA ?= $(abspath ../shared/data)
 export MLPLAB_DATA ?= $(DATA)
 
-.PHONY: setup system-deps test-deps demo test bench bench-gpu lint generate validate-graders clean
+.PHONY: setup system-deps test-deps hub-deps demo test bench bench-gpu lint generate validate-graders clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (python3.11 not found)"; exit 1; }
@@ -34,6 +34,17 @@ test-deps: system-deps
 	  else echo "warning: chromium and postgresql are needed by the browser and PostgreSQL tests"; fi; \
 	fi
 
+# JupyterHub's proxy for `mlplab hub --demo` and tests/test_service_hub.py: configurable-http-proxy from npm
+# (node >= 18), installed beside the venv (.venv/chp). Students' single-user servers run as their own Unix
+# users, so the interpreter must be reachable by them: when Python lives under a private /root (pyenv as
+# root, as on CI), /root gets o+x (traverse only, no listing).
+CHP_VERSION := 5.3.0
+CHP := $(VENV)/chp/node_modules/.bin/configurable-http-proxy
+hub-deps: $(STAMP)
+	@test -x $(CHP) || { command -v npm >/dev/null || { echo "npm is needed for configurable-http-proxy (apt-get install npm)"; exit 1; }; \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/chp configurable-http-proxy@$(CHP_VERSION) >/dev/null; }
+	@case "$$(readlink -f $(PY))" in /root/*) if [ "$$(id -u)" = 0 ]; then chmod o+x /root; fi;; esac
+
 setup: $(STAMP) system-deps
 
 demo: setup
@@ -41,7 +52,7 @@ demo: setup
 
 # PostgreSQL for tests/test_postgres_gradebook.py: a local server on loopback (.ci/postgres.sh, as root),
 # unless MLPLAB_TEST_PG_URL points at one already.
-test: setup test-deps
+test: setup test-deps hub-deps
 	export MLPLAB_TEST_PG_URL="$${MLPLAB_TEST_PG_URL:-$$(.ci/postgres.sh)}" && \
 	MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 tests
 

@@ -12,7 +12,13 @@
    reference, the variants and the mutants, disguised; ten planted copies): wall time of the command.
    Target: under 2 minutes on 2 cores.
 
-Usage: python benchmarks/run.py [--only mnist|graders|autograde|similarity] [--json OUT]
+5. Feedback on submit (the grading service without the hub: its exchange watcher, persistent queue and
+   2 grading workers, as `mlplab serve` runs them): seconds from a submission landing in the exchange's
+   inbound to its graded result, p50 / p95, for one isolated submission of notebook 01, one of 01-04,
+   and a burst of `--burst` (default 200) submissions of 01-04 arriving at once. Targets: isolated 01
+   <= 10 s; the burst of 200 graded within 8 minutes, nothing lost.
+
+Usage: python benchmarks/run.py [--only mnist|graders|autograde|similarity|service] [--burst N] [--json OUT]
 Needs the real MNIST (MLPLAB_DATA, default ../shared/data).
 """
 
@@ -267,13 +273,103 @@ def bench_similarity(size: int = 300) -> dict:
     }
 
 
+# -- 5. feedback on submit ----------------------------------------------------------------------
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return round(ordered[index], 2)
+
+
+def _service_round(service, inbound: Path, students: list[str], stems: tuple[str, ...], source: Path) -> dict:
+    """Drop one submission per student into the inbound at once; wait for every result; latencies."""
+    import asyncio
+    import threading
+
+    from mlplab.service.app import Runner
+
+    runner = Runner(service, inbound, slot_base=int(os.environ.get("MLPLAB_SLOT_BASE", "0")), rescan_s=5.0)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(runner.run(),), daemon=True)
+    thread.start()
+    time.sleep(1.0)  # the watcher is up
+    landed: dict[str, float] = {}
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S.000000 UTC", time.gmtime())
+    for student in students:
+        folder = inbound / f"{student}+mlp+{stamp}+bench"
+        staging = inbound.parent / f".staging-{student}"
+        staging.mkdir()
+        for stem in stems:
+            shutil.copyfile(source / f"{stem}.ipynb", staging / f"{stem}.ipynb")
+        (staging / "timestamp.txt").write_text(stamp)
+        (staging / "submission_secret.txt").write_text("bench")
+        staging.rename(folder)  # appears whole, as a finished `nbgrader submit`
+        landed[student] = time.time()
+    wanted = set(students)
+    deadline = time.monotonic() + 3600
+    finished: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        for attempt in service.queue.attempts("mlp"):
+            if attempt.student in wanted and attempt.status in ("graded", "failed", "refused"):
+                finished.setdefault(attempt.student, time.time())
+        if len(finished) == len(wanted):
+            break
+        time.sleep(0.2)
+    loop.call_soon_threadsafe(runner.stop.set)
+    thread.join(timeout=60)
+    latencies = [finished[s] - landed[s] for s in finished]
+    statuses = [a.status for a in service.queue.attempts("mlp") if a.student in wanted]
+    return {
+        "submissions": len(students),
+        "graded": statuses.count("graded"),
+        "lost": len(students) - len(finished),
+        "p50_s": _percentile(latencies, 50),
+        "p95_s": _percentile(latencies, 95),
+        "all_done_s": round(max(latencies), 1) if latencies else None,
+    }
+
+
+def bench_service(burst: int = 200) -> dict:
+    from mlplab.service.grader import GradingService
+    from mlplab.service.policy import Policy
+    from tests.submissions import build
+
+    work = Path(tempfile.mkdtemp(prefix="mlplab-bench-service-"))
+    course = work / "course"
+    course.mkdir(parents=True)
+    shutil.copy2(ROOT / "nbgrader_config.py", course)
+    for part in ("source", "grader_tests", "release"):
+        shutil.copytree(ROOT / part, course / part, ignore=shutil.ignore_patterns("__pycache__"))
+    url = _fresh_db(course)
+    os.environ["MLPLAB_COURSE_ROOT"] = str(course)
+    all_stems = ("01_layers", "02_normalization", "03_fc_net", "04_optim_solver")
+    source = build(work / "reference", stems=all_stems)
+    inbound = work / "exchange" / "mlp-lab" / "inbound"
+    inbound.mkdir(parents=True)
+    out: dict = {"workers": 2}
+    service = GradingService(course, db_url=url, state_dir=work / "state",
+                             policy=Policy(workers=2, attempts_per_window=10**6))
+    try:
+        out["isolated_01"] = _service_round(service, inbound, ["solo01"], ("01_layers",), source)
+        out["isolated_01_04"] = _service_round(service, inbound, ["solo04"], all_stems, source)
+        out["burst"] = _service_round(service, inbound, [f"b{i:03d}" for i in range(burst)], all_stems, source)
+    finally:
+        service.close()
+        os.environ.pop("MLPLAB_COURSE_ROOT", None)
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["mnist", "graders", "autograde", "similarity"], action="append")
+    parts = ["mnist", "graders", "autograde", "similarity", "service"]
+    parser.add_argument("--only", choices=parts, action="append")
+    parser.add_argument("--burst", type=int, default=200, help="submissions in the service's burst (default 200)")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--class-size", type=int, default=20)
     args = parser.parse_args()
-    chosen = args.only or ["mnist", "graders", "autograde", "similarity"]
+    chosen = args.only or parts
     figures: dict = {"cpu_count": os.cpu_count()}
     if "mnist" in chosen:
         _threads(THREADS)
@@ -308,6 +404,15 @@ def main() -> int:
             f"full copies rank {s['full_copy_ranks']}; one-task copies rank in their task "
             f"{[c['rank_in_task'] for c in s['one_task_copies']]} "
             f"(ties {[c['other_pairs_tied'] for c in s['one_task_copies']]})",
+            flush=True,
+        )
+    if "service" in chosen:
+        figures["service"] = f = bench_service(args.burst)
+        b = f["burst"]
+        print(
+            f"feedback on submit: isolated 01 p50 {f['isolated_01']['p50_s']} s (target <= 10 s), isolated 01-04 "
+            f"{f['isolated_01_04']['p50_s']} s; burst of {b['submissions']}: p50 {b['p50_s']} s, p95 {b['p95_s']} s, "
+            f"all graded in {b['all_done_s']} s (target <= 480 s for 200), lost {b['lost']}",
             flush=True,
         )
     if args.json:

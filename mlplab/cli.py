@@ -9,6 +9,8 @@ mlplab demo                         simulated class, end to end
 mlplab validate-graders [--json]    bug catalogue, correct variants, seed stability
 mlplab similarity mlp [--json]      similarity of answer code between submissions (HTML report)
 mlplab export --format canvas FILE  grades in Canvas's / Moodle's own import layout
+mlplab serve [...]                  the JupyterHub grading service (feedback on submit)
+mlplab hub --demo                   a local JupyterHub with the course, the service and four accounts
 """
 
 from __future__ import annotations
@@ -305,6 +307,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mlplab.service.cli import serve_command
+
+    return serve_command(args)
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    from mlplab.service.cli import hub_command
+
+    return hub_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlplab",
@@ -403,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     extend.add_argument("--until", help="new due date for this student, e.g. '2026-12-01 23:59:00 UTC'")
     extend.add_argument("--db-url", help="SQLAlchemy URL of the gradebook (default: nbgrader_config.py)")
     extend.set_defaults(func=cmd_extend)
+
+    from mlplab.service.cli import add_service_commands
+
+    add_service_commands(sub, serve=cmd_serve, hub=cmd_hub)
     return parser
 
 
