@@ -104,7 +104,7 @@ def test_zh_edition_has_identical_code_and_translated_markdown(edition, folder):
     assert table and not (english_dir / "labutils" / "messages.json").exists()
 
 
-def test_zh_solutions_get_the_same_scores_as_the_english_ones_and_chinese_messages(edition, tmp_path):
+def test_zh_solutions_get_the_same_scores_as_the_english_ones_and_chinese_messages(edition, tmp_path, capsys):
     chinese = grade_json(edition / "solutions" / "mlp-zh", "--lang", "zh")
     assert chinese["score"] == chinese["max_score"] and not chinese["errors"]
 
@@ -126,6 +126,15 @@ def test_zh_solutions_get_the_same_scores_as_the_english_ones_and_chinese_messag
     messages = results["zh"]["tasks"]["relu_backward"]["messages"]
     assert messages and all(m.startswith("relu_backward: ") and CJK.search(m) for m in messages), messages
     assert not any(CJK.search(m) for m in results["en"]["tasks"]["relu_backward"]["messages"])
+
+    # stock nbgrader path: the hidden cell of a zh notebook prints its messages in Chinese
+    from mlplab.grading.nbgrader_hook import grade_task
+
+    for lang in ("en", "zh"):
+        points = grade_task("relu_backward", {}, cwd=tmp_path / lang)
+        printed = capsys.readouterr().out
+        assert points == scores[lang]["relu_backward"]
+        assert bool(CJK.search(printed)) == (lang == "zh"), printed
 
 
 @pytest.mark.parametrize(
