@@ -4,6 +4,8 @@ mlplab grade PATH [--json]          grade one submission (notebook or folder) in
 mlplab generate                     regenerate release/ and solutions/ from source/ with nbgrader
 mlplab quickstart DIR               a new course directory of its own
 mlplab extend mlp STUDENT --days N  an extension; the late penalty follows
+mlplab generate --lang zh           the Chinese edition: release/mlp-zh, solutions/mlp-zh (i18n/zh/)
+mlplab i18n check|stub --lang zh    translation catalogue: missing / stale entries
 mlplab autograde mlp [...]          hardened, parallel autograding into the nbgrader gradebook
 mlplab demo                         simulated class, end to end
 mlplab validate-graders [--json]    bug catalogue, correct variants, seed stability
@@ -89,6 +91,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     except (FileNotFoundError, NotebookError, SandboxUnavailable) as exc:
         print(f"mlplab grade: cannot grade {args.path}: {exc}", file=sys.stderr)
         return 2
+    if args.lang and args.lang != "en":
+        from mlplab.course.i18n import translate_result
+
+        result = translate_result(result, args.lang)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -104,12 +110,39 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     from mlplab.course.generate import generate
 
+    if args.lang and args.lang != "en":
+        from mlplab.course.i18n import CatalogueError, generate_edition
+
+        try:
+            release = generate_edition(args.lang)
+        except CatalogueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {release} and {release.parent.parent / 'solutions' / release.name}")
+        return 0
     try:
         generate(progress=True)
     except RuntimeError as exc:  # nbgrader failed: its own log says why
         print(f"mlplab generate: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_i18n(args: argparse.Namespace) -> int:
+    from mlplab.course.i18n import CatalogueError, check_catalogue, stub_missing
+
+    try:
+        if args.action == "stub":
+            print(f"appended {stub_missing(args.lang)} entries to fill in (marked TODO)")
+        problems = check_catalogue(args.lang)
+    except CatalogueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    todo = sum(1 for p in problems if p.kind == "missing")
+    print(f"{len(problems)} problems ({todo} missing translations)" if problems else f"{args.lang}: complete and fresh")
+    return 1 if problems else 0
 
 
 def cmd_autograde(args: argparse.Namespace) -> int:
@@ -335,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("path")
     grade.add_argument("--json", action="store_true", help="print exactly one JSON object")
     grade.add_argument("--seed", type=int, default=None, help="grader seed (default 0 or $MLPLAB_GRADER_SEED)")
+    grade.add_argument("--lang", default="en", help="language of the messages (zh: translated from i18n/zh/)")
     grade.add_argument(
         "--unsafe-no-sandbox",
         dest="unsafe",
@@ -401,6 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_export)
 
     generate = sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
+    generate.add_argument(
+        "--lang", default="en", help="a translated edition (zh: release/mlp-zh and solutions/mlp-zh) instead of English"
+    )
     generate.set_defaults(func=cmd_generate)
 
     quick = sub.add_parser("quickstart", help="create a complete course directory DIR")
@@ -421,6 +458,11 @@ def build_parser() -> argparse.ArgumentParser:
     from mlplab.service.cli import add_service_commands
 
     add_service_commands(sub, serve=cmd_serve, hub=cmd_hub)
+
+    i18n = sub.add_parser("i18n", help="check the translation catalogue of an edition against the source")
+    i18n.add_argument("action", choices=["check", "stub"], help="check: list problems; stub: append missing entries")
+    i18n.add_argument("--lang", default="zh")
+    i18n.set_defaults(func=cmd_i18n)
     return parser
 
 

@@ -17,6 +17,7 @@ tamper-proof scores come from ``mlplab autograde`` (sandboxed workers).
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,24 @@ def grade_task(task_id: str, namespace: dict[str, Any] | None = None, cwd: str |
         warnings.simplefilter("ignore")
         run_graders(plugin, root)
     result = plugin.results[task_id]
-    for message in result.messages:
+    for message in _in_language(result.messages, notebook, root):
         print(message)
     print(f"{task_id}: {result.passed}/{result.passed + result.failed} checks passed")
     return result.score
+
+
+def _in_language(messages: list[str], notebook: Path, root: Path) -> list[str]:
+    """The messages in the language of a translated edition's notebook (metadata ``mlplab.lang``)."""
+    try:
+        lang = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {}).get("mlplab", {}).get("lang")
+    except (OSError, ValueError, AttributeError):
+        return messages
+    if not lang or lang == "en":
+        return messages
+    from mlplab.course.i18n import CatalogueError, message_table, translate_message
+
+    try:
+        table = message_table(lang, root)
+    except CatalogueError:
+        return messages
+    return [translate_message(m, table) for m in messages]

@@ -15,6 +15,7 @@ from labutils.gradcheck import (
     grad_check_sparse,
     rel_error,
 )
+from labutils.i18n import install as _install_translated_messages
 
 __all__ = [
     "quick_mode",
@@ -32,3 +33,6 @@ def quick_mode() -> bool:
     the notebooks shrink (fewer samples, fewer epochs) and finish in seconds.
     """
     return os.environ.get("MLPLAB_QUICK", "") == "1"
+
+
+_install_translated_messages()  # a no-op in the English edition (no labutils/messages.json)

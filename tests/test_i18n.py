@@ -1,0 +1,176 @@
+"""The Chinese edition: one source of truth (the English notebooks + the catalogue i18n/zh/)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import nbformat
+import pytest
+
+from mlplab.course import i18n
+from mlplab.course.generate import scratch_course
+from mlplab.course.tasks import source_dir
+
+from .conftest import ROOT, SOURCE, grade_json, source_notebooks
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="session")
+def edition(tmp_path_factory):
+    """release/ and solutions/ of the zh edition, generated with nbgrader into a scratch folder."""
+    out = tmp_path_factory.mktemp("zh")
+    i18n.generate_edition("zh", ROOT, out=out)
+    return out
+
+
+def test_every_markdown_cell_file_and_message_has_a_fresh_translation():
+    problems = i18n.check_catalogue("zh", ROOT)
+    assert problems == [], "\n".join(str(p) for p in problems[:20]) + "\nrun `mlplab i18n check --lang zh`"
+    catalogue = i18n.load_catalogue("zh", ROOT)
+    for notebook in source_notebooks():
+        for cell_id, _ in i18n.markdown_cells(notebook):
+            assert CJK.search(catalogue[(notebook.stem, "cell", cell_id)].text), f"{notebook.stem}/{cell_id}"
+    messages = {**i18n.visible_check_messages(ROOT), **i18n.grader_messages(ROOT)}
+    assert len(messages) > 150  # visible checks and graders both contribute
+    assert set(messages) <= {key for (_, kind, key) in catalogue if kind == "message"}
+
+
+def _course_copy(tmp_path):
+    course = scratch_course(tmp_path / "course", ROOT)
+    shutil.copytree(ROOT / "i18n", course / "i18n")
+    shutil.copytree(ROOT / "grader_tests", course / "grader_tests")
+    return course
+
+
+def test_a_changed_source_cell_makes_its_translation_stale_and_blocks_generation(tmp_path):
+    course = _course_copy(tmp_path)
+    notebook = source_dir(course) / "02_normalization.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "markdown")
+    cell.source += "\nOne more sentence."
+    nbformat.write(nb, notebook)
+
+    problems = i18n.check_catalogue("zh", course)
+    assert [(p.where, p.kind) for p in problems] == [(f"02_normalization/{cell.id}", "stale")]
+    with pytest.raises(i18n.CatalogueError, match="stale"):
+        i18n.translated_source("zh", tmp_path / "out", course)
+
+    # `mlplab i18n stub` appends the English text as a TODO entry, which still counts as missing
+    assert i18n.stub_missing("zh", course) == 1
+    assert [p.kind for p in i18n.check_catalogue("zh", course)] == ["missing"]
+
+
+def test_a_new_message_without_translation_is_reported(tmp_path):
+    course = _course_copy(tmp_path)
+    grader = course / "grader_tests" / "test_layers.py"
+    grader.write_text(grader.read_text() + '\n\ndef _extra(x):\n    expect(x, "a brand-new teaching message")\n')
+    problems = i18n.check_catalogue("zh", course)
+    assert [p.kind for p in problems] == ["missing"] and problems[0].where.startswith("messages/")
+
+
+def test_translations_keep_the_nbgrader_answer_markers():
+    catalogue = i18n.load_catalogue("zh", ROOT)
+    for notebook in source_notebooks():
+        for cell_id, english in i18n.markdown_cells(notebook):
+            text = catalogue[(notebook.stem, "cell", cell_id)].text
+            for marker in i18n.SOLUTION_MARKERS:
+                assert english.count(marker) == text.count(marker), f"{notebook.stem}/{cell_id}: {marker}"
+
+
+@pytest.mark.parametrize("folder", ["release", "solutions"])
+def test_zh_edition_has_identical_code_and_translated_markdown(edition, folder):
+    english_dir, chinese_dir = ROOT / folder / "mlp", edition / folder / i18n.edition_name("zh")
+    assert sorted(p.name for p in chinese_dir.glob("*.ipynb")) == sorted(p.name for p in english_dir.glob("*.ipynb"))
+    for english_path in sorted(english_dir.glob("*.ipynb")):
+        en = nbformat.read(english_path, as_version=4)
+        zh = nbformat.read(chinese_dir / english_path.name, as_version=4)
+        assert [c.id for c in zh.cells] == [c.id for c in en.cells]
+        for a, b in zip(en.cells, zh.cells, strict=True):
+            if a.cell_type == "markdown":  # nbgrader's checksum covers the (translated) text
+                for cell in (a, b):
+                    cell.metadata.get("nbgrader", {}).pop("checksum", None)
+            assert a.metadata == b.metadata, f"{english_path.name}/{a.id}: nbgrader metadata differs"
+            if a.cell_type == "code":
+                assert a.source == b.source, f"{english_path.name}/{a.id}: code differs between editions"
+            else:
+                assert CJK.search(b.source), f"{english_path.name}/{a.id} is not translated"
+        assert zh.metadata["mlplab"] == {"lang": "zh"}
+    guide = (chinese_dir / "running-05-without-a-gpu.md").read_text()
+    assert "GPU" in guide and CJK.search(guide)
+    table = json.loads((chinese_dir / "labutils" / "messages.json").read_text())["messages"]
+    assert table and not (english_dir / "labutils" / "messages.json").exists()
+
+
+def test_zh_solutions_get_the_same_scores_as_the_english_ones_and_chinese_messages(edition, tmp_path, capsys):
+    chinese = grade_json(edition / "solutions" / "mlp-zh", "--lang", "zh")
+    assert chinese["score"] == chinese["max_score"] and not chinese["errors"]
+
+    # the same bug in both editions of notebook 01 costs the same points; only the language differs
+    for lang, folder in (("en", ROOT / "solutions" / "mlp"), ("zh", edition / "solutions" / "mlp-zh")):
+        nb = nbformat.read(folder / "01_layers.ipynb", as_version=4)
+        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "relu_backward_solution")
+        cell.source = cell.source.replace("dx = dout * (x > 0)", "dx = dout.copy()")
+        nbformat.write(nb, tmp_path / f"01_layers.{lang}.ipynb")
+    results = {}
+    for lang in ("en", "zh"):
+        target = tmp_path / lang / "01_layers.ipynb"
+        target.parent.mkdir()
+        shutil.move(tmp_path / f"01_layers.{lang}.ipynb", target)
+        results[lang] = grade_json(target, "--lang", lang)
+    scores = {lang: {t: r["tasks"][t]["score"] for t in r["tasks"]} for lang, r in results.items()}
+    assert scores["en"] == scores["zh"]
+    assert scores["zh"]["relu_backward"] < results["zh"]["tasks"]["relu_backward"]["max_score"]
+    messages = results["zh"]["tasks"]["relu_backward"]["messages"]
+    assert messages and all(m.startswith("relu_backward: ") and CJK.search(m) for m in messages), messages
+    assert not any(CJK.search(m) for m in results["en"]["tasks"]["relu_backward"]["messages"])
+
+    # stock nbgrader path: the hidden cell of a zh notebook prints its messages in Chinese
+    from mlplab.grading.nbgrader_hook import grade_task
+
+    for lang in ("en", "zh"):
+        points = grade_task("relu_backward", {}, cwd=tmp_path / lang)
+        printed = capsys.readouterr().out
+        assert points == scores[lang]["relu_backward"]
+        assert bool(CJK.search(printed)) == (lang == "zh"), printed
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("affine_backward: dw relative error 3.1e-01 (needs < 1e-07): dw = x_flat.T @ dout, with x flattened to (N, D)",
+         "affine_backward: dw 的相对误差为 3.1e-01（要求 < 1e-07）: dw = x_flat.T @ dout，其中 x 展平为 (N, D)"),
+        ("dx has shape (3, 4), expected (3, 2)", "dx 的形状为 (3, 4)，应为 (3, 2)"),
+        ("an unknown message: stays as it is", "an unknown message: stays as it is"),
+    ],
+)
+def test_messages_are_translated_by_template_with_their_values(message, expected):
+    assert i18n.translate_message(message, i18n.message_table("zh", ROOT)) == expected
+
+
+def test_a_failed_visible_check_shows_its_message_in_chinese(edition, tmp_path):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    shutil.copytree(edition / "release" / "mlp-zh" / "labutils", tmp_path / "labutils")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import labutils"),
+        nbformat.v4.new_code_cell('assert 1 == 2, "relu_forward modified its input x: build a new array instead"'),
+    ]
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    with pytest.raises(CellExecutionError):
+        client.execute()
+    shown = json.dumps(nb.cells[1].outputs, ensure_ascii=False)
+    assert "relu_forward 修改了输入 x：请构造一个新数组" in shown, shown[:2000]
+
+
+def test_english_labutils_installs_no_translation():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("labutils_i18n_en", SOURCE / "labutils" / "i18n.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.load_table() == {} and module.install() is False
