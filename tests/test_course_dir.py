@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from mlplab.course.tasks import CourseError, course_root, find_course
+from mlplab.course.tasks import CourseError, course_root, find_course, manual_tasks, tasks
 
 from .conftest import ROOT
 from .submissions import build
@@ -88,7 +88,7 @@ def quick_course(tmp_path_factory):
 
 
 def test_quickstart_makes_a_complete_course_directory(quick_course):
-    assert {"nbgrader_config.py", "source", "grader_tests", "release", "solutions", "autograded", "README.md"} <= (
+    assert {"nbgrader_config.py", "source", "grader_tests", "i18n", "release", "solutions", "autograded", "README.md"} <= (
         quick_course["made"]
     )
     config = (quick_course["course"] / "nbgrader_config.py").read_text()
@@ -119,7 +119,8 @@ def test_autograde_summary_counts_manual_points_and_marks_them_pending(quick_cou
     out = quick_course["graded"].stdout
     row = next(line for line in out.splitlines() if line.startswith("ada"))
     score, maximum = (float(x) for x in row.split()[1:3])
-    assert score == pytest.approx(11.0) and maximum == pytest.approx(83.0)  # 67 autograded + 16 manual
+    full = sum(t.points for t in tasks(ROOT).values()) + sum(t.points for t in manual_tasks(ROOT).values())
+    assert score == pytest.approx(11.0) and maximum == pytest.approx(full)  # autograded + manual points
     assert "1 graded now" in out
 
 

@@ -133,7 +133,9 @@ def quickstart(
     if template == destination:
         raise CourseError("a course cannot be made from itself")
     destination.mkdir(parents=True, exist_ok=True)
-    for part in ("source", GRADERS):
+    for part in ("source", GRADERS, "i18n"):  # i18n/: the translation catalogues (`mlplab generate --lang zh`)
+        if part == "i18n" and not (template / part).is_dir():
+            continue
         shutil.rmtree(destination / part, ignore_errors=True)
         shutil.copytree(template / part, destination / part, ignore=IGNORE)
     for empty in ("release", "solutions", "autograded"):
