@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from mlplab.notebooks import NotebookError, definitions_only, grading_code, read_cells
@@ -39,6 +40,27 @@ def test_definitions_only_drops_experiments_and_keeps_defs():
     kept = definitions_only(src)
     assert "def f" in kept and "class C" in kept and "import numpy" in kept
     assert "train()" not in kept and "plot" not in kept
+
+
+def test_definitions_only_keeps_constants_and_skips_heavy_work():
+    src = (
+        "AXIS_BATCH = 0\nSIZES = (512, 256)\nDTYPE = np.float32\nlr = 1e-3\nlr *= 2\n"
+        "solver = Solver(model)\nsolver.train()\ncfg = dict(axis=AXIS_BATCH)\nfirst = SIZES[0]\n"
+        "y = undefined_name\nfor i in range(3):\n    pass\n"
+    )
+    kept = definitions_only(src, {"np"})
+    namespace: dict = {"np": np}
+    exec(kept, namespace)
+    assert namespace["AXIS_BATCH"] == 0 and namespace["SIZES"] == (512, 256) and namespace["DTYPE"] is np.float32
+    assert namespace["lr"] == 2e-3 and namespace["cfg"] == {"axis": 0}
+    for skipped in ("solver", "first", "y", "i"):
+        assert skipped not in namespace, skipped
+
+
+def test_constant_that_cannot_be_computed_is_skipped_not_a_load_error():
+    namespace: dict = {}
+    exec(definitions_only("RATIO = 1 / 0\nOK = 1\n"), namespace)
+    assert "RATIO" not in namespace and namespace["OK"] == 1
 
 
 def test_grading_code_skips_hidden_test_cells(tmp_path):

@@ -338,10 +338,10 @@ def validate(
     progress: Any = None,
 ) -> dict:
     """Run all experiments; returns the JSON-able summary (see :func:`render` for the catalogue)."""
-    from grader_tests.conftest import REFERENCE_PARTS
-
     started = time.monotonic()
     _worker_init()
+    from grader_tests.conftest import REFERENCE_PARTS
+
     plan = make_plan(root)
     stems = sorted({t.notebook for t in plan.table.values()})
     stem_tasks = {s: [t for t, v in plan.table.items() if v.notebook == s] for s in stems}
