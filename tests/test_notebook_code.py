@@ -82,3 +82,18 @@ def test_grading_code_skips_hidden_test_cells(tmp_path):
     joined = "\n".join(u.source for u in units)
     assert "def f" in joined and "def helper" in joined
     assert "secret" not in joined and "run()" not in joined
+
+
+def test_labutils_loads_earlier_notebooks_by_the_graders_rule():
+    """What a later notebook imports from an earlier one (labutils.nbimport) is what the graders load."""
+    import importlib.util
+
+    from .conftest import ROOT, source_notebooks
+
+    spec = importlib.util.spec_from_file_location("nbimport_under_test", ROOT / "source/mlp/labutils/nbimport.py")
+    nbimport = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nbimport)
+    for nb in source_notebooks():
+        graders = [u.source for u in grading_code(read_cells(nb))]
+        students = [code for _label, code in nbimport.notebook_code(nb)]
+        assert graders == students, nb.name

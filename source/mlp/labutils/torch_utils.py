@@ -101,7 +101,8 @@ def describe_layers(model: nn.Module) -> list[dict]:
     """One dict per leaf module, in registration order: its name, type and main settings.
 
     Convolutions report ``in_channels, out_channels, kernel_size, stride, padding``; linear
-    layers ``in_features, out_features``; batch norms ``num_features``; every entry the
+    layers ``in_features, out_features``; batch norms ``num_features``; dropout layers ``p``
+    (the probability of dropping a unit); every entry the
     number of parameters it owns (``params``).
     """
     rows = []
@@ -125,6 +126,8 @@ def describe_layers(model: nn.Module) -> list[dict]:
             row.update(in_features=int(module.in_features), out_features=int(module.out_features))
         elif isinstance(module, nn.modules.batchnorm._BatchNorm):
             row.update(num_features=int(module.num_features))
+        elif isinstance(module, nn.modules.dropout._DropoutNd):
+            row.update(p=float(module.p))
         rows.append(row)
     return rows
 
