@@ -620,3 +620,31 @@ def test_to_grayscale_uint8_images_stay_uint8(student, rng):
     err = float(np.max(np.abs(out[:, 0].astype(np.float64) - want)))
     # rounding or truncating back to uint8 (torchvision truncates, with weights 0.2989/0.587/0.114)
     expect(err < 1.5, f"uint8 output off by up to {err:.1f} grey levels (needs < 1.5)")
+
+
+# --------------------------------------------------------------------------- host synchronisations
+def check_no_sync_in_loop(student, report, what: str) -> None:
+    expect(isinstance(report, dict) and {"inside", "outside", "batches"} <= set(report),
+           "could not count the host synchronisations")
+    expect(int(report["batches"]) >= 2, f"{what} did not iterate over all the batches")
+    inside = int(report["inside"])
+    expect(inside == 0,
+           f"{inside} host synchronisations inside the batch loop (the first: {report.get('first_inside') or '?'}): "
+           "each .item(), float(), print or `if tensor` there makes the GPU wait; accumulate the summed loss and "
+           "the correct count in tensors on the device and convert them once, after the loop")
+
+
+@pytest.mark.task("train_one_epoch")
+def test_train_one_epoch_syncs_with_the_host_only_after_the_loop(student, ref, rng):
+    need_setup(student, "count_host_syncs")
+    model, batches, opt, *_ = train_setup(student, ref, rng, n=24, batch=8)
+    report = student.call("count_host_syncs", student.get("train_one_epoch"), model, batches, opt, "cpu")
+    check_no_sync_in_loop(student, report, "train_one_epoch")
+
+
+@pytest.mark.task("evaluate")
+def test_evaluate_syncs_with_the_host_only_after_the_loop(student, ref, rng):
+    need_setup(student, "count_host_syncs")
+    model, batches, *_ = eval_setup(student, ref, rng, "build_mlp")
+    report = student.call("count_host_syncs", student.get("evaluate"), model, batches, "cpu")
+    check_no_sync_in_loop(student, report, "evaluate")
