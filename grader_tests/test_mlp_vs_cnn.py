@@ -446,10 +446,19 @@ def test_train_one_epoch_updates_match_sgd_steps(student, ref, rng):
 
 @pytest.mark.task("train_one_epoch")
 def test_train_one_epoch_returns_mean_loss_and_accuracy(student, ref, rng):
-    model, batches, opt, trusted, ref_batches, ref_opt, _, _ = train_setup(student, ref, rng, n=21, batch=8)
+    model, batches, opt, trusted, ref_batches, ref_opt, start, _ = train_setup(student, ref, rng, n=21, batch=8)
     got = student.call("train_one_epoch", model, batches, opt, "cpu")
     loss, acc = result_dict("train_one_epoch", got)
     want = ref.train_one_epoch(trusted, ref_batches, ref_opt, "cpu")
+    # the loss and accuracy of every batch after the first depend on the earlier updates: when those are
+    # wrong, say so instead of blaming the bookkeeping
+    state, want_state = student.call("state_arrays", model), ref.state_arrays(trusted)
+    weights = [k for k in want_state if k.endswith("weight") and isinstance(state, dict) and k in state]
+    update_err = max((norm_rel(np.asarray(state[k], np.float64) - start[k], want_state[k] - start[k])
+                      for k in weights), default=0.0)
+    expect(update_err < 2e-3, "the parameters after the epoch differ from one SGD step per batch (relative "
+           f"error {update_err:.1e}), so the loss and accuracy of the later batches differ too: zero the "
+           "gradients (optimizer.zero_grad()) before each loss.backward(), then one optimizer.step()")
     expect(abs(acc - want["accuracy"]) < 1e-6, "accuracy should be the fraction of training "
            "samples whose highest score is the label, counted before each update")
     err = abs(loss - want["loss"]) / max(1e-8, abs(want["loss"]))
