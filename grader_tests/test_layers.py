@@ -330,6 +330,15 @@ def test_softmax_loss_gradient_matches_numeric_gradient(student, ref, rng):
                     "dx = (softmax probabilities - one-hot labels) / N")
 
 
+def softmax_dx_hint(dx: Any, expected: np.ndarray, n: int, otherwise: str) -> str:
+    """The hint for a wrong dx: "divide by N" when it is exactly N times too large, else ``otherwise``."""
+    if isinstance(dx, np.ndarray) and dx.shape == expected.shape and np.all(np.isfinite(dx)) and n > 1:
+        scale = max(float(np.max(np.abs(expected))), 1e-12)
+        if float(np.max(np.abs(dx / n - expected))) / scale < 1e-6:
+            return "dx is N times too large: the loss is the mean over the N samples, so divide dx by N"
+    return otherwise
+
+
 @pytest.mark.task("softmax_loss")
 def test_softmax_loss_is_stable_for_large_scores(student, ref, rng):
     for scale in (1e3, 1e5):
@@ -337,8 +346,9 @@ def test_softmax_loss_is_stable_for_large_scores(student, ref, rng):
             x, y = softmax_inputs(rng, n, c, scale)
             dx, expected_dx = check_loss(student, ref, x, y, 1e-9, f" for scores of magnitude {scale:.0e}")
             check_array(f"dx for scores of magnitude {scale:.0e}", dx, expected_dx, 1e-9,
-                        "subtract the row maximum before exponentiating and compute log-probabilities "
-                        "with log-sum-exp (np.log of an underflowed probability is -inf)")
+                        softmax_dx_hint(dx, expected_dx, n, "subtract the row maximum before exponentiating and "
+                                        "compute log-probabilities with log-sum-exp (np.log of an underflowed "
+                                        "probability is -inf)"))
 
 
 @pytest.mark.task("softmax_loss")
