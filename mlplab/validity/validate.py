@@ -302,6 +302,12 @@ def fingerprint(root: Path | None = None) -> str:
             "mutants",
             "validate",
             "course",
+            "validity/requirements",
+            "validity/validate",
+            "validity/mutants",
+            "notebooks",
+            "grading/runner",
+            "grading/reference",
         )
     ]
     for path in files:
@@ -389,6 +395,11 @@ def validate(
             jobs.append(Job(kind, change.name, stem, 0, tuple(wanted), edits, cost=cost))
     results = traced + _run_all(jobs, processes, progress)
     summary = summarise(plan, seeds, results, change_errors, reach, stem_tasks)
+    from mlplab.validity.requirements import requirement_table
+
+    summary["requirements"], requirement_problems = requirement_table(plan.root)
+    summary["problems"] += requirement_problems
+    summary["ok"] = summary["ok"] and not requirement_problems
     summary["fingerprint"] = fingerprint(plan.root)
     summary["seconds"] = round(time.monotonic() - started, 1)
     return summary
@@ -693,6 +704,24 @@ def render(summary: dict, table: dict[str, Task] | None = None) -> str:
         lines.append(f"| `{v['name']}` | `{v['task']}` | {_cell(v['doc'])} | {result} |")
     lines.append("")
 
+    requirements = summary.get("requirements") or []
+    if requirements:
+        graded = sum(1 for r in requirements if r["checks"])
+        lines += [
+            "## Requirements: every docstring sentence that states one, and what grades it",
+            "",
+            f"{graded} of {len(requirements)} requirement sentences are graded; the others say why not. Rows come "
+            "from the docstrings of the solution cells (sentences with words such as *must*, *do not*, *exactly*, "
+            "*not modified*, *dtype*, *default*, *use*, *call*) joined with `grader_tests/requirements.py`; a test "
+            "fails when a sentence is unmapped.",
+            "",
+            "| cell | requirement | graded by |",
+            "|---|---|---|",
+        ]
+        for r in requirements:
+            graded_by = ", ".join(f"`{c}`" for c in r["checks"]) or f"ungraded: {_cell(r['ungraded'])}"
+            lines.append(f"| `{r['cell']}` | {_cell(r['text'])} | {graded_by} |")
+        lines.append("")
     lines += [
         SEED_SECTION,
         "",
