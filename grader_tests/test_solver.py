@@ -280,3 +280,17 @@ def test_search_hyperparameters_returns_the_best_candidate(student, rng):
            "a working learning rate should beat lr=1e-9 clearly: train each candidate with "
            "Solver(..., update_rule='adam', optim_config={'learning_rate': hparams['lr']})")
     expect(best == good, "best_hparams should be the candidate with the highest validation accuracy")
+
+
+@pytest.mark.task("solver")
+def test_solver_uses_the_documented_defaults(student, rng):
+    """Without arguments: batch_size 100, num_epochs 10, lr_decay 1.0 (one iteration per epoch here)."""
+    data = blob_data(rng, n_train=150, n_val=40)
+    solver = new_solver(student, new_model(student), data)
+    for name, value in (("batch_size", 100), ("num_epochs", 10), ("lr_decay", 1.0)):
+        got = student.attr(solver, name)
+        expect(got == value, f"solver.{name} defaults to {got!r}, the docstring says {value!r}")
+    train(student, solver)
+    losses = history(student, solver, "loss_history")
+    expect(len(losses) == 10, f"with the defaults (num_epochs 10, batch_size 100, 150 samples: one iteration per "
+                              f"epoch) loss_history should have 10 entries, got {len(losses)}")
