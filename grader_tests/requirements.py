@@ -96,6 +96,8 @@ REQUIREMENTS: list[tuple[str, str, tuple[str, ...], str]] = [
     ("solver_solution", "Trains a classification model with minibatch gradient descent",
      ("test_solver_records_one_loss_per_iteration_and_one_accuracy_per_epoch",
       "test_solver_trains_a_network_to_high_accuracy"), ""),
+    ("solver_solution", "multiply learning_rate in every per-parameter config by lr_decay (default 1.0)",
+     ("test_solver_uses_the_documented_defaults", "test_solver_measures_training_accuracy_on_num_train_samples"), ""),
     ("solver_solution", "Every parameter gets its OWN copy",
      ("test_solver_decays_learning_rate_once_per_epoch_in_every_parameter_config",
       "test_solver_applies_the_named_update_rule_with_per_parameter_state"), ""),

@@ -294,3 +294,19 @@ def test_solver_uses_the_documented_defaults(student, rng):
     losses = history(student, solver, "loss_history")
     expect(len(losses) == 10, f"with the defaults (num_epochs 10, batch_size 100, 150 samples: one iteration per "
                               f"epoch) loss_history should have 10 entries, got {len(losses)}")
+
+
+@pytest.mark.task("solver")
+def test_solver_measures_training_accuracy_on_num_train_samples(student, rng):
+    """Training accuracy on a subset of num_train_samples (default 1000) samples: a multiple of 1/1000."""
+    data = blob_data(rng, n_train=1100, n_val=50)
+    data["y_train"] = rng.integers(0, 4, size=1100)  # random labels: accuracies far from 0 and 1
+    solver = new_solver(student, new_model(student), data, update_rule="sgd", optim_config={"learning_rate": 1e-3},
+                        batch_size=550, num_epochs=1)
+    train(student, solver)
+    accs = history(student, solver, "train_acc_history")
+    expect(bool(accs), "train_acc_history is empty after one epoch")
+    counted = accs[-1] * 1000
+    expect(abs(counted - round(counted)) < 1e-6,
+           f"the training accuracy {accs[-1]:.6f} is not a count out of 1000 samples: check the training accuracy on "
+           "num_train_samples samples (default 1000), i.e. check_accuracy(X_train, y_train, num_samples=...)")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,8 +131,13 @@ def load_equivalents(root: Path) -> dict[str, str]:
         return {}
     tree = ast.parse(path.read_text())
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "EQUIVALENT" for t in node.targets):
-            return dict(ast.literal_eval(node.value))
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        else:
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else []
+        value = getattr(node, "value", None)
+        if value is not None and any(isinstance(t, ast.Name) and t.id == "EQUIVALENT" for t in targets):
+            return dict(ast.literal_eval(value))
     return {}
 
 
@@ -159,5 +163,3 @@ def score_table(results: list[dict], table_order: list[str]) -> str:
                  + f" | **{(100 * totals[1] / scored) if scored else 0:.1f} %** |")
     return "\n".join(lines)
 
-
-SLUG = re.compile(r"[^A-Za-z0-9_#:]+")
