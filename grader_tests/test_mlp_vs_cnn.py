@@ -620,6 +620,8 @@ def test_to_grayscale_float_images_one_channel(student, rng, dtype):
 def test_to_grayscale_uint8_images_stay_uint8(student, rng):
     n = int(rng.integers(2, 6))
     x = rng.integers(0, 256, size=(n, 3, 32, 32)).astype(np.uint8)
+    x[0, :, :4] = 0  # black and white pixels must stay exactly 0 and 255
+    x[0, :, 4:8] = 255
     out = as_array("to_grayscale(uint8 images)", grayscale(student, x))
     expect(out.shape == (n, 1, 32, 32), f"output shape {out.shape}, expected (N, 1, 32, 32)")
     expect(out.dtype == np.uint8, f"uint8 images should give uint8 output (the dataset stays "
@@ -629,6 +631,8 @@ def test_to_grayscale_uint8_images_stay_uint8(student, rng):
     err = float(np.max(np.abs(out[:, 0].astype(np.float64) - want)))
     # rounding or truncating back to uint8 (torchvision truncates, with weights 0.2989/0.587/0.114)
     expect(err < 1.5, f"uint8 output off by up to {err:.1f} grey levels (needs < 1.5)")
+    expect(bool(np.all(out[0, 0, :4] == 0)) and bool(np.all(out[0, 0, 4:8] == 255)),
+           "black pixels should stay 0 and white pixels 255: round (or truncate) and clamp to 0..255")
 
 
 # --------------------------------------------------------------------------- host synchronisations

@@ -175,6 +175,9 @@ def test_solver_check_accuracy_matches_the_model_predictions(student, ref, rng, 
     expect(isinstance(sub, (int, float)) and 0 <= sub <= 1, "check_accuracy should return a number in [0, 1]")
     expect(abs(sub * min(n, 20) - round(sub * min(n, 20))) < 1e-6,
            "with num_samples, check_accuracy should measure the accuracy on exactly num_samples samples")
+    whole = student.method(solver, "check_accuracy", X, y, num_samples=n, batch_size=batch_size)
+    check_close(f"check_accuracy with num_samples = N = {n}", whole, expected, 1e-9,
+                "subsample only when num_samples < N; with num_samples = N use every sample once")
 
 
 @pytest.mark.task("solver")
