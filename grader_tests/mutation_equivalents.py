@@ -88,4 +88,6 @@ EQUIVALENT: dict[str, str] = {
         "max(count, 2) differs only for fewer than 2 samples in all (a division-by-zero guard)",
     "to_grayscale_solution:NumberReplacer#16":
         "after clamping at 256, .to(uint8) of values <= 255.0 is the same",
+    "to_grayscale_solution:NumberReplacer#17":
+        "clamping at 254 only changes white, which truncation (as torchvision does) also turns into 254",
 }

@@ -631,8 +631,10 @@ def test_to_grayscale_uint8_images_stay_uint8(student, rng):
     err = float(np.max(np.abs(out[:, 0].astype(np.float64) - want)))
     # rounding or truncating back to uint8 (torchvision truncates, with weights 0.2989/0.587/0.114)
     expect(err < 1.5, f"uint8 output off by up to {err:.1f} grey levels (needs < 1.5)")
-    expect(bool(np.all(out[0, 0, :4] == 0)) and bool(np.all(out[0, 0, 4:8] == 255)),
-           "black pixels should stay 0 and white pixels 255: round (or truncate) and clamp to 0..255")
+    # torchvision's weights sum to 0.9999, so truncation turns white into 254: both are fine
+    expect(bool(np.all(out[0, 0, :4] == 0)) and bool(np.all(out[0, 0, 4:8] >= 254)),
+           "black pixels should stay 0 and white pixels 255 (254 when truncating): round (or truncate) and "
+           "clamp to 0..255")
 
 
 # --------------------------------------------------------------------------- host synchronisations
