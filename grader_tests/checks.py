@@ -200,3 +200,124 @@ def forward_for_backward(student: Any, name: str, inputs: tuple, contract: Any) 
         except (StudentError, GradeFailure):  # timeouts and crashes are StudentErrors too
             broken.add(name)
     return None, contract
+
+
+# -- fault isolation for backward passes, whatever the student's cache layout ------------------
+
+FORWARD_EXACT = 1e-8  # relative to its largest entry: the student's forward output equals the reference's
+
+
+def float_dtypes(value: Any) -> set[np.dtype]:
+    """The dtypes of the float arrays inside a plain value (tuples, lists, dicts, at any depth)."""
+    if isinstance(value, np.ndarray):
+        return {value.dtype} if value.dtype.kind == "f" else set()
+    if isinstance(value, (tuple, list)):
+        return set().union(*(float_dtypes(v) for v in value)) if value else set()
+    if isinstance(value, dict):
+        return set().union(*(float_dtypes(v) for v in value.values())) if value else set()
+    return set()
+
+
+def forward_is_right(
+    out: Any, expected: np.ndarray, dtype: Any, cache: Any = None, tol: float = FORWARD_EXACT
+) -> bool:
+    """True when the student's forward output has ``expected``'s shape, ``dtype`` and values, and the
+    float arrays of its ``cache`` keep ``dtype`` too (a float64 mask in a float32 cache is a forward bug)."""
+    if not isinstance(out, np.ndarray) or out.shape != np.shape(expected) or out.dtype != np.dtype(dtype):
+        return False
+    if float_dtypes(cache) - {np.dtype(dtype)}:
+        return False
+    expected = np.asarray(expected, dtype=np.float64)
+    out64 = out.astype(np.float64)
+    if not np.all(np.isfinite(out64)):
+        return False
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-12)
+    return float(np.max(np.abs(out64 - expected), initial=0.0)) / scale <= tol
+
+
+REPAIR_DISTANCE = 1.0  # a cache entry further than this (relative) from every trusted value is left as it is
+
+
+def repair_cache(cache: Any, trusted: dict[str, np.ndarray], dtype: Any) -> Any:
+    """The student's cache with every float array replaced by the trusted value it stands for.
+
+    A wrong forward pass leaves wrong values in a cache whose layout only the student knows. Each
+    float array of the cache (at any depth of tuples, lists and dicts) is matched, by value, to the
+    nearest trusted intermediate of the same size (e.g. the reference's ``x_hat``, ``inv_std``,
+    ``gamma``), which replaces it, reshaped to the entry's shape and cast to ``dtype`` (what a correct
+    forward pass keeps). Entries that are not float arrays (modes, eps, counts) stay as they are.
+    The backward pass then sees the cache a correct forward pass with the student's layout would
+    have produced, so it is judged on its own.
+    """
+    if isinstance(cache, np.ndarray):
+        if cache.dtype.kind != "f" or cache.size == 0:
+            return cache
+        leaf = cache.astype(np.float64)
+        best, best_distance = None, REPAIR_DISTANCE
+        for value in trusted.values():
+            value = np.asarray(value, dtype=np.float64)
+            if value.size != leaf.size:
+                continue
+            value = value.reshape(leaf.shape)
+            scale = max(float(np.max(np.abs(value), initial=0.0)), 1e-12)
+            distance = float(np.max(np.abs(leaf - value), initial=0.0)) / scale
+            if distance < best_distance:
+                best, best_distance = value, distance
+        return cache if best is None else best.astype(dtype)
+    if isinstance(cache, (tuple, list)):
+        return type(cache)(repair_cache(item, trusted, dtype) for item in cache)
+    if isinstance(cache, dict):
+        return {key: repair_cache(item, trusted, dtype) for key, item in cache.items()}
+    return cache
+
+
+def backward_caches(
+    student: Any,
+    name: str,
+    inputs: tuple,
+    expected_out: np.ndarray,
+    contract: Any,
+    trusted: dict[str, np.ndarray],
+    dtype: Any,
+) -> tuple[Any, list[Any]]:
+    """``(out, caches)``: the student's forward output and the caches its backward pass is judged on.
+
+    When the student's forward pass is right (output equal to ``expected_out``, dtype ``dtype``), only
+    its own cache. Otherwise (raising or silently wrong) also its cache repaired with the trusted
+    values (:func:`repair_cache`) and the cache the notebook documents (``contract``, computed by the
+    reference forward): the backward pass keeps its points when it is right on any of them, so no
+    forward bug costs a backward point, whatever the cache layout.
+    """
+    out, cache = forward_for_backward(student, name, inputs, contract)
+    if out is not None and forward_is_right(out, expected_out, dtype, cache):
+        return out, [cache]
+    caches = [cache]
+    if out is not None:
+        caches.append(repair_cache(cache, trusted, dtype))
+    caches.append(contract)
+    unique: list[Any] = []
+    for candidate in caches:
+        if not any(equal_structure(candidate, seen) for seen in unique):
+            unique.append(candidate)
+    return out, unique
+
+
+def check_on_caches(caches: list[Any], check: Callable[[Any], Any], forward: str) -> Any:
+    """Run ``check(cache)`` on each cache in turn; pass on the first that passes.
+
+    When all fail, the failure on the student's own cache is raised; with more than one cache the
+    message adds that the forward pass is wrong too (so the student fixes that first).
+    """
+    first: BaseException | None = None
+    for cache in caches:
+        try:
+            return check(cache)
+        except (GradeFailure, StudentError) as exc:
+            first = first or exc
+    assert first is not None
+    if len(caches) > 1 and isinstance(first, GradeFailure):
+        raise GradeFailure(
+            f"{first} (checked on your {forward} cache and on the cache of a correct {forward}; "
+            f"{forward} is wrong too: fix it first)"
+        ) from None
+    raise first

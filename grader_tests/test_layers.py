@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 
 from grader_tests.checks import (
+    as_array,
+    backward_caches,
     check_array,
     check_close,
+    check_on_caches,
     equal_structure,
     expect,
-    forward_dtype,
     forward_for_backward,
     numeric_gradient,
     unpack,
@@ -97,17 +99,29 @@ AFFINE_HINTS = (
 )
 
 
+def affine_caches(student, ref, x, w, b) -> tuple[Any, list[Any]]:
+    """The student's affine_forward output and the caches affine_backward is judged on."""
+    x64, w64, b64 = (a.astype(np.float64) for a in (x, w, b))
+    expected_out = ref.affine_forward(x64, w64, b64)[0]
+    trusted = {"x": x64, "w": w64, "b": b64, "out": expected_out}
+    return backward_caches(student, "affine_forward", (x, w, b), expected_out, (x, w, b), trusted, x.dtype)
+
+
 def check_affine_backward(student, ref, x, w, b, dout, tol, label=""):
-    _, cache = forward_for_backward(student, "affine_forward", (x, w, b), (x, w, b))
-    grads = unpack("affine_backward", student.call("affine_backward", dout, cache), 3)
+    _, caches = affine_caches(student, ref, x, w, b)
     fwd = ref.affine_forward
     expected = (
         numeric_gradient(lambda z: fwd(z, w, b)[0], x, dout),
         numeric_gradient(lambda z: fwd(x, z, b)[0], w, dout),
         numeric_gradient(lambda z: fwd(x, w, z)[0], b, dout),
     )
-    for name, got, exp, hint in zip(("dx", "dw", "db"), grads, expected, AFFINE_HINTS, strict=True):
-        check_array(name + label, got, exp, tol, hint)
+
+    def check(cache):
+        grads = unpack("affine_backward", student.call("affine_backward", dout, cache), 3)
+        for name, got, exp, hint in zip(("dx", "dw", "db"), grads, expected, AFFINE_HINTS, strict=True):
+            check_array(name + label, got, exp, tol, hint)
+
+    check_on_caches(caches, check, "affine_forward")
 
 
 @pytest.mark.task("affine_backward")
@@ -130,13 +144,16 @@ def test_affine_backward_multidimensional_input(student, ref, rng):
 def test_affine_backward_keeps_float32(student, ref, rng):
     x, w, b = affine_inputs(rng, (5, 3, 4), 6, np.float32)
     dout = rng.normal(size=(5, 6)).astype(np.float32)
-    out, cache = forward_for_backward(student, "affine_forward", (x, w, b), (x, w, b))
-    grads = unpack("affine_backward", student.call("affine_backward", dout, cache), 3)
+    _, caches = affine_caches(student, ref, x, w, b)
     x64, w64, b64, d64 = (a.astype(np.float64) for a in (x, w, b, dout))
     expected = ref.affine_backward(d64, ref.affine_forward(x64, w64, b64)[1])
-    dtype = forward_dtype(out)
-    for name, got, exp, hint in zip(("dx", "dw", "db"), grads, expected, AFFINE_HINTS, strict=True):
-        check_array(f"{name} (float32 inputs)", got, exp, 1e-5, hint, dtype=dtype)
+
+    def check(cache):
+        grads = unpack("affine_backward", student.call("affine_backward", dout, cache), 3)
+        for name, got, exp, hint in zip(("dx", "dw", "db"), grads, expected, AFFINE_HINTS, strict=True):
+            check_array(f"{name} (float32 inputs)", got, exp, 1e-5, hint, dtype=np.float32)
+
+    check_on_caches(caches, check, "affine_forward")
 
 
 @pytest.mark.task("affine_backward")
@@ -190,26 +207,60 @@ def test_relu_forward_does_not_modify_input(student, rng):
 # relu_backward
 
 
+def relu_caches(student, ref, x) -> tuple[Any, list[Any]]:
+    """The student's relu_forward output and the caches relu_backward is judged on."""
+    x64 = x.astype(np.float64)
+    expected_out = ref.relu_forward(x64)[0]
+    return backward_caches(student, "relu_forward", (x,), expected_out, x, {"x": x64}, x.dtype)
+
+
 @pytest.mark.task("relu_backward")
 def test_relu_backward_matches_numeric_gradient(student, ref, rng):
     for shape in RELU_SHAPES:
         x = away_from_zero(rng.normal(size=shape))
         dout = rng.normal(size=shape)
-        _, cache = forward_for_backward(student, "relu_forward", (x,), x)
-        dx = student.call("relu_backward", dout, cache)
+        _, caches = relu_caches(student, ref, x)
         expected = numeric_gradient(lambda z: ref.relu_forward(z)[0], x, dout)
-        check_array("dx", dx, expected, 1e-7, "dx = dout where x > 0, and 0 where x <= 0")
+
+        def check(cache, dout=dout, expected=expected):
+            dx = student.call("relu_backward", dout, cache)
+            check_array("dx", dx, expected, 1e-7, "dx = dout where x > 0, and 0 where x <= 0")
+
+        check_on_caches(caches, check, "relu_forward")
 
 
 @pytest.mark.task("relu_backward")
 def test_relu_backward_keeps_float32(student, ref, rng):
     x = away_from_zero(rng.normal(size=(7, 3))).astype(np.float32)
     dout = rng.normal(size=(7, 3)).astype(np.float32)
-    out, cache = forward_for_backward(student, "relu_forward", (x,), x)
-    dx = student.call("relu_backward", dout, cache)
+    _, caches = relu_caches(student, ref, x)
     x64, d64 = x.astype(np.float64), dout.astype(np.float64)
     expected = ref.relu_backward(d64, ref.relu_forward(x64)[1])
-    check_array("dx (float32 inputs)", dx, expected, 1e-6, "dx = dout * (x > 0)", dtype=forward_dtype(out))
+
+    def check(cache):
+        dx = student.call("relu_backward", dout, cache)
+        check_array("dx (float32 inputs)", dx, expected, 1e-6, "dx = dout * (x > 0)", dtype=np.float32)
+
+    check_on_caches(caches, check, "relu_forward")
+
+
+@pytest.mark.task("relu_backward")
+def test_relu_backward_is_zero_at_exactly_zero(student, ref, rng):
+    x = rng.normal(size=(6, 5))
+    x[rng.random(size=x.shape) < 0.4] = 0.0
+    x[0, 0] = 0.0
+    dout = rng.normal(size=x.shape)
+    _, caches = relu_caches(student, ref, x)
+
+    def check(cache):
+        dx = as_array("dx", student.call("relu_backward", dout, cache), x.shape)
+        at_zero = x == 0
+        expect(bool(np.all(dx[at_zero] == 0)),
+               f"dx is not 0 at {int(np.count_nonzero(dx[at_zero]))} entries where x == 0 exactly: the docstring "
+               "asks for 0 there (use x > 0, not x >= 0)")
+        check_array("dx (inputs with exact zeros)", dx, dout * (x > 0), 1e-12, "dx = dout * (x > 0)")
+
+    check_on_caches(caches, check, "relu_forward")
 
 
 @pytest.mark.task("relu_backward")
@@ -279,6 +330,15 @@ def test_softmax_loss_gradient_matches_numeric_gradient(student, ref, rng):
                     "dx = (softmax probabilities - one-hot labels) / N")
 
 
+def softmax_dx_hint(dx: Any, expected: np.ndarray, n: int, otherwise: str) -> str:
+    """The hint for a wrong dx: "divide by N" when it is exactly N times too large, else ``otherwise``."""
+    if isinstance(dx, np.ndarray) and dx.shape == expected.shape and np.all(np.isfinite(dx)) and n > 1:
+        scale = max(float(np.max(np.abs(expected))), 1e-12)
+        if float(np.max(np.abs(dx / n - expected))) / scale < 1e-6:
+            return "dx is N times too large: the loss is the mean over the N samples, so divide dx by N"
+    return otherwise
+
+
 @pytest.mark.task("softmax_loss")
 def test_softmax_loss_is_stable_for_large_scores(student, ref, rng):
     for scale in (1e3, 1e5):
@@ -286,8 +346,9 @@ def test_softmax_loss_is_stable_for_large_scores(student, ref, rng):
             x, y = softmax_inputs(rng, n, c, scale)
             dx, expected_dx = check_loss(student, ref, x, y, 1e-9, f" for scores of magnitude {scale:.0e}")
             check_array(f"dx for scores of magnitude {scale:.0e}", dx, expected_dx, 1e-9,
-                        "subtract the row maximum before exponentiating and compute log-probabilities "
-                        "with log-sum-exp (np.log of an underflowed probability is -inf)")
+                        softmax_dx_hint(dx, expected_dx, n, "subtract the row maximum before exponentiating and "
+                                        "compute log-probabilities with log-sum-exp (np.log of an underflowed "
+                                        "probability is -inf)"))
 
 
 @pytest.mark.task("softmax_loss")

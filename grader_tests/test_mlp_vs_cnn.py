@@ -201,6 +201,121 @@ def test_build_cnn_scores_have_shape_n_by_10(student, rng, channels):
     expect(bool(np.all(np.isfinite(out))), f"build_cnn({channels}) scores contain NaN or inf")
 
 
+# --------------------------------------------------------------------------- the specified layer sequence
+def layer_rows(student, model) -> list[dict]:
+    rows = student.call("describe_layers", model)
+    expect(isinstance(rows, list) and all(isinstance(r, dict) for r in rows), "could not list the model's layers")
+    return rows
+
+
+def of_type(rows: list[dict], *types: str) -> list[dict]:
+    return [r for r in rows if r.get("type") in types]
+
+
+def structure_hints(rows: list[dict], expected: list[dict], builder: str) -> list[str]:
+    """Why the student's layers differ from the specification (trusted ``expected`` rows)."""
+    hints = []
+    kinds = ("BatchNorm1d", "BatchNorm2d")
+    got_bn, want_bn = len(of_type(rows, *kinds)), len(of_type(expected, *kinds))
+    if got_bn != want_bn:
+        hints.append(f"{got_bn} batch-norm layers, the specification has {want_bn} (one after every "
+                     + ("hidden Linear layer" if builder == "build_mlp" else "convolution") + ")")
+    got_lin = [r.get("out_features") for r in of_type(rows, "Linear")]
+    want_lin = [r.get("out_features") for r in of_type(expected, "Linear")]
+    if got_lin != want_lin:
+        hints.append(f"Linear output widths {got_lin}, specified {want_lin}")
+    got_conv = [r.get("out_channels") for r in of_type(rows, "Conv2d")]
+    want_conv = [r.get("out_channels") for r in of_type(expected, "Conv2d")]
+    if got_conv != want_conv:
+        hints.append(f"convolution channels {got_conv}, specified {want_conv}")
+    conv_bias = [r for r in of_type(rows, "Conv2d") if r.get("params", 0) > math.prod(
+        [r.get("out_channels", 0), r.get("in_channels", 0), *r.get("kernel_size", [0])])]
+    if conv_bias:
+        hints.append(f"{len(conv_bias)} convolutions have a bias: use bias=False (the batch norm after each "
+                     "convolution has its own shift)")
+    return hints
+
+
+def order_hints(rows: list[dict], expected: list[dict]) -> list[str]:
+    """Why the same weights give other scores: pooling count, ReLU placed before the batch norm."""
+    hints = []
+    pools, want_pools = of_type(rows, "MaxPool2d", "AvgPool2d"), of_type(expected, "MaxPool2d")
+    if len(pools) != len(want_pools) or any(r.get("type") != "MaxPool2d" for r in pools):
+        hints.append(f"{len(pools)} pooling layers ({', '.join(r.get('type', '?') for r in pools) or 'none'}), "
+                     f"specified {len(want_pools)} MaxPool2d(2)")
+    types = [r.get("type") for r in rows]
+    if any(t in ("BatchNorm1d", "BatchNorm2d") and i and types[i - 1] == "ReLU" for i, t in enumerate(types)):
+        hints.append("a ReLU comes before a batch norm: the order is layer -> batch norm -> ReLU")
+    return hints
+
+
+def check_same_computation(student, ref, rng, builder: str, hint: str) -> None:
+    """Load the same random weights and BN statistics into the student's and the reference model (in
+    parameter order) and compare eval-mode scores: the layer order and the pooling positions must match."""
+    need_setup(student, "state_arrays", "load_state_arrays", "forward_numpy", "describe_layers")
+    model = student.call(builder, 3)
+    trusted = trusted_model(ref, builder, 3, seed_of(rng))
+    randomise_for_eval(trusted, rng)
+    with torch.no_grad():
+        for m in trusted.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.weight.mul_(torch.as_tensor(rng.choice([-1.0, 1.0], m.num_features), dtype=m.weight.dtype))
+    want = ref.state_arrays(trusted)
+    got = student.call("state_arrays", model)
+    expect(isinstance(got, dict), "could not read the model's state")
+    got_shapes = [list(np.shape(v)) or [1] for v in got.values()]  # counters travel as shape (1,)
+    want_shapes = [list(np.shape(v)) or [1] for v in want.values()]
+    if got_shapes != want_shapes:
+        hints = structure_hints(layer_rows(student, model), ref.describe_layers(trusted), builder)
+        raise GradeFailure(f"{builder}(3) does not have the specified layers"
+                           + (": " + "; ".join(hints) if hints else f" (parameter shapes in order differ): {hint}"))
+    put_state(student, model, {k: np.reshape(v, np.shape(got[k])) for k, v in zip(got, want.values(), strict=True)})
+    x = images(rng, 4, 3)
+    scores = as_array(f"{builder}(3) scores", student.call("forward_numpy", model, x), (4, 10))
+    with torch.no_grad():
+        trusted.eval()
+        expected = trusted(torch.as_tensor(x)).numpy()
+    err = norm_rel(scores, expected)
+    if err >= 1e-4:
+        hints = order_hints(layer_rows(student, model), ref.describe_layers(trusted))
+        raise GradeFailure(f"with the same weights, {builder}(3) computes other scores than the specified layers "
+                           f"(relative difference {err:.1e}, needs < 1e-04): " + ("; ".join(hints) or hint))
+
+
+def check_dropout_layers(student, ref, builder: str) -> None:
+    need_setup(student, "describe_layers")
+    rows = of_type(layer_rows(student, student.call(builder, 3)), "Dropout")
+    want = of_type(ref.describe_layers(getattr(ref, builder)(3)), "Dropout")
+    ps = [r.get("p") for r in rows]
+    want_ps = [r.get("p") for r in want]
+    if ps == want_ps:
+        return
+    if ps and all(isinstance(p, float) and abs(p - (1 - want_ps[0])) < 1e-9 for p in ps):
+        raise GradeFailure(f"the Dropout layers have p = {ps[0]}: in PyTorch p is the probability of DROPPING a "
+                           f"unit, so a keep ratio of {1 - want_ps[0]:.1f} is nn.Dropout({want_ps[0]})")
+    raise GradeFailure(f"{len(ps)} Dropout layers with p = {ps}; the specification has {len(want_ps)} "
+                       f"nn.Dropout({want_ps[0]}), one after every hidden layer's ReLU")
+
+
+@pytest.mark.task("build_mlp")
+def test_build_mlp_follows_the_specified_layer_sequence(student, ref, rng):
+    check_same_computation(student, ref, rng, "build_mlp",
+                           "Flatten, Linear -> BatchNorm1d -> ReLU -> Dropout for hidden widths 1024, 512, 512, "
+                           "then Linear")
+
+
+@pytest.mark.task("build_mlp")
+def test_build_mlp_dropout_layers(student, ref):
+    check_dropout_layers(student, ref, "build_mlp")
+
+
+@pytest.mark.task("build_cnn")
+def test_build_cnn_follows_the_specified_layer_sequence(student, ref, rng):
+    check_same_computation(student, ref, rng, "build_cnn",
+                           "conv -> BatchNorm2d -> ReLU, MaxPool2d(2) after convolutions 2, 4 and 7, then global "
+                           "average pooling, Flatten, Linear")
+
+
 # --------------------------------------------------------------------------- init_weights
 def initialised_parameters(student, rng, builder: str, channels: int) -> dict:
     """Build a reference model in the worker, fill it with junk, run the student's init_weights."""
@@ -331,10 +446,19 @@ def test_train_one_epoch_updates_match_sgd_steps(student, ref, rng):
 
 @pytest.mark.task("train_one_epoch")
 def test_train_one_epoch_returns_mean_loss_and_accuracy(student, ref, rng):
-    model, batches, opt, trusted, ref_batches, ref_opt, _, _ = train_setup(student, ref, rng, n=21, batch=8)
+    model, batches, opt, trusted, ref_batches, ref_opt, start, _ = train_setup(student, ref, rng, n=21, batch=8)
     got = student.call("train_one_epoch", model, batches, opt, "cpu")
     loss, acc = result_dict("train_one_epoch", got)
     want = ref.train_one_epoch(trusted, ref_batches, ref_opt, "cpu")
+    # the loss and accuracy of every batch after the first depend on the earlier updates: when those are
+    # wrong, say so instead of blaming the bookkeeping
+    state, want_state = student.call("state_arrays", model), ref.state_arrays(trusted)
+    weights = [k for k in want_state if k.endswith("weight") and isinstance(state, dict) and k in state]
+    update_err = max((norm_rel(np.asarray(state[k], np.float64) - start[k], want_state[k] - start[k])
+                      for k in weights), default=0.0)
+    expect(update_err < 2e-3, "the parameters after the epoch differ from one SGD step per batch (relative "
+           f"error {update_err:.1e}), so the loss and accuracy of the later batches differ too: zero the "
+           "gradients (optimizer.zero_grad()) before each loss.backward(), then one optimizer.step()")
     expect(abs(acc - want["accuracy"]) < 1e-6, "accuracy should be the fraction of training "
            "samples whose highest score is the label, counted before each update")
     err = abs(loss - want["loss"]) / max(1e-8, abs(want["loss"]))
@@ -496,6 +620,8 @@ def test_to_grayscale_float_images_one_channel(student, rng, dtype):
 def test_to_grayscale_uint8_images_stay_uint8(student, rng):
     n = int(rng.integers(2, 6))
     x = rng.integers(0, 256, size=(n, 3, 32, 32)).astype(np.uint8)
+    x[0, :, :4] = 0  # black and white pixels must stay exactly 0 and 255
+    x[0, :, 4:8] = 255
     out = as_array("to_grayscale(uint8 images)", grayscale(student, x))
     expect(out.shape == (n, 1, 32, 32), f"output shape {out.shape}, expected (N, 1, 32, 32)")
     expect(out.dtype == np.uint8, f"uint8 images should give uint8 output (the dataset stays "
@@ -505,3 +631,35 @@ def test_to_grayscale_uint8_images_stay_uint8(student, rng):
     err = float(np.max(np.abs(out[:, 0].astype(np.float64) - want)))
     # rounding or truncating back to uint8 (torchvision truncates, with weights 0.2989/0.587/0.114)
     expect(err < 1.5, f"uint8 output off by up to {err:.1f} grey levels (needs < 1.5)")
+    # torchvision's weights sum to 0.9999, so truncation turns white into 254: both are fine
+    expect(bool(np.all(out[0, 0, :4] == 0)) and bool(np.all(out[0, 0, 4:8] >= 254)),
+           "black pixels should stay 0 and white pixels 255 (254 when truncating): round (or truncate) and "
+           "clamp to 0..255")
+
+
+# --------------------------------------------------------------------------- host synchronisations
+def check_no_sync_in_loop(student, report, what: str) -> None:
+    expect(isinstance(report, dict) and {"inside", "outside", "batches"} <= set(report),
+           "could not count the host synchronisations")
+    expect(int(report["batches"]) >= 2, f"{what} did not iterate over all the batches")
+    inside = int(report["inside"])
+    expect(inside == 0,
+           f"{inside} host synchronisations inside the batch loop (the first: {report.get('first_inside') or '?'}): "
+           "each .item(), float(), print or `if tensor` there makes the GPU wait; accumulate the summed loss and "
+           "the correct count in tensors on the device and convert them once, after the loop")
+
+
+@pytest.mark.task("train_one_epoch")
+def test_train_one_epoch_syncs_with_the_host_only_after_the_loop(student, ref, rng):
+    need_setup(student, "count_host_syncs")
+    model, batches, opt, *_ = train_setup(student, ref, rng, n=24, batch=8)
+    report = student.call("count_host_syncs", student.get("train_one_epoch"), model, batches, opt, "cpu")
+    check_no_sync_in_loop(student, report, "train_one_epoch")
+
+
+@pytest.mark.task("evaluate")
+def test_evaluate_syncs_with_the_host_only_after_the_loop(student, ref, rng):
+    need_setup(student, "count_host_syncs")
+    model, batches, *_ = eval_setup(student, ref, rng, "build_mlp")
+    report = student.call("count_host_syncs", student.get("evaluate"), model, batches, "cpu")
+    check_no_sync_in_loop(student, report, "evaluate")

@@ -16,10 +16,12 @@ import pytest
 
 from grader_tests.checks import (
     as_array,
+    backward_caches,
     check_array,
+    check_on_caches,
     equal_structure,
     expect,
-    forward_dtype,
+    float_dtypes,
     numeric_gradient,
     record,
     unpack,
@@ -138,6 +140,28 @@ def test_batchnorm_forward_test_mode_uses_running_averages(student, ref, rng):
             expect(isinstance(got, dict) and key in got, f"bn_param should still hold {key} after test mode")
             check_array(f"bn_param['{key}'] after a test-mode call", got[key], original, 1e-12,
                         "test mode must not change the running averages")
+
+
+def large_mean_inputs(rng: np.random.Generator, n: int, d: int, axis: int) -> np.ndarray:
+    """Data whose features (axis 0) or samples (axis 1) have a mean near +-1e6 and a spread of about 1:
+    the variance as E[x^2] - E[x]^2 then loses about 4 of its digits (catastrophic cancellation)."""
+    offsets = rng.uniform(0.5e6, 2e6, size=d if axis == 0 else (n, 1)) * rng.choice([-1.0, 1.0])
+    return rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0) + offsets
+
+
+VARIANCE_HINT = ("compute the variance from centred values, mean((x - mean)**2) or np.var, not as "
+                 "mean(x**2) - mean**2, which cancels catastrophically when the mean is large")
+
+
+@pytest.mark.task("batchnorm_forward")
+def test_batchnorm_forward_variance_is_accurate_for_large_means(student, ref, rng):
+    n, d = 12, 5
+    x = large_mean_inputs(rng, n, d, axis=0)
+    gamma, beta = np.ones(d), np.zeros(d)
+    param = {"mode": "train", "eps": 1e-5, "momentum": 0.9}
+    out, _ = unpack("batchnorm_forward", student.call("batchnorm_forward", x, gamma, beta, dict(param)), 2)
+    check_array("out for features with a mean near 1e6", out, ref.batchnorm_forward(x, gamma, beta, dict(param))[0],
+                1e-7, VARIANCE_HINT)
 
 
 @pytest.mark.task("batchnorm_forward")
@@ -262,44 +286,78 @@ def closest(grads: tuple, candidates: list[tuple]) -> tuple:
     return min(candidates, key=distance)
 
 
+def norm_trusted(kind: str, x, gamma, beta, eps: float) -> dict[str, np.ndarray]:
+    """The intermediates of a correct forward pass (float64), for :func:`repair_cache`."""
+    x, gamma, beta = (np.asarray(a, dtype=np.float64) for a in (x, gamma, beta))
+    axis = 0 if kind == "batchnorm" else 1
+    mean = x.mean(axis=axis, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=axis, keepdims=True)
+    std = np.sqrt(var + eps)
+    x_hat = centred / std
+    return {
+        "x": x, "gamma": gamma, "beta": beta, "mean": mean, "centred": centred, "var": var,
+        "var + eps": var + eps, "std": std, "inv_std": 1.0 / std, "x_hat": x_hat, "out": gamma * x_hat + beta,
+    }
+
+
+def norm_caches(student, ref, kind: str, x, gamma, beta) -> tuple[Any, list[Any]]:
+    """The student's forward output and the caches its backward pass is judged on (see checks)."""
+    param = norm_param(kind)
+    fwd = getattr(ref, f"{kind}_forward")
+    x64, g64, b64 = (np.asarray(a, dtype=np.float64) for a in (x, gamma, beta))
+    expected_out = fwd(x64, g64, b64, dict(param))[0]
+    contract = fwd(x, gamma, beta, dict(param))[1]
+    trusted = norm_trusted(kind, x, gamma, beta, param["eps"])
+    return backward_caches(student, f"{kind}_forward", (x, gamma, beta, dict(param)), expected_out, contract,
+                           trusted, x.dtype)
+
+
 def check_norm_backward(student, ref, kind: str, x, gamma, beta, dout, tol, label=""):
     fwd_name, bwd_name = f"{kind}_forward", f"{kind}_backward"
     param = norm_param(kind)
-    out, cache = unpack(fwd_name, student.call(fwd_name, x, gamma, beta, dict(param)), 2)
-    grads = unpack(bwd_name, student.call(bwd_name, dout, cache), 3)
+    out, caches = norm_caches(student, ref, kind, x, gamma, beta)
     fwd = getattr(ref, fwd_name)
     reference_grads = (
         numeric_gradient(lambda z: fwd(z, gamma, beta, dict(param))[0], x, dout),
         numeric_gradient(lambda z: fwd(x, z, beta, dict(param))[0], gamma, dout),
         numeric_gradient(lambda z: fwd(x, gamma, z, dict(param))[0], beta, dout),
     )
-    candidates = expected_norm_gradients(student, ref, kind, x, gamma, beta, dout, out, cache, reference_grads)
-    expected = closest(grads, candidates)
-    for name, got, exp, hint in zip(("dx", "dgamma", "dbeta"), grads, expected, norm_hints(kind), strict=True):
-        check_array(name + label, got, exp, tol, hint)
+
+    def check(cache):
+        grads = unpack(bwd_name, student.call(bwd_name, dout, cache), 3)
+        candidates = expected_norm_gradients(student, ref, kind, x, gamma, beta, dout, out, cache, reference_grads)
+        expected = closest(grads, candidates)
+        for name, got, exp, hint in zip(("dx", "dgamma", "dbeta"), grads, expected, norm_hints(kind), strict=True):
+            check_array(name + label, got, exp, tol, hint)
+
+    check_on_caches(caches, check, fwd_name)
 
 
 def check_norm_backward_float32(student, ref, kind: str, rng):
     x, gamma, beta = norm_inputs(rng, 9, 6, np.float32, min_std=2.0)
     dout = rng.normal(size=(9, 6)).astype(np.float32)
     param = norm_param(kind)
-    out, cache = unpack(f"{kind}_forward", student.call(f"{kind}_forward", x, gamma, beta, dict(param)), 2)
-    grads = unpack(f"{kind}_backward", student.call(f"{kind}_backward", dout, cache), 3)
+    out, caches = norm_caches(student, ref, kind, x, gamma, beta)
     x64, g64, b64, d64 = (a.astype(np.float64) for a in (x, gamma, beta, dout))
     ref_cache = getattr(ref, f"{kind}_forward")(x64, g64, b64, dict(param))[1]
     reference_grads = getattr(ref, f"{kind}_backward")(d64, ref_cache)
-    candidates = expected_norm_gradients(student, ref, kind, x, gamma, beta, dout, out, cache, reference_grads)
-    expected = closest(grads, candidates)
-    dtype = forward_dtype(out)
-    for name, got, exp, hint in zip(("dx", "dgamma", "dbeta"), grads, expected, norm_hints(kind), strict=True):
-        check_array(f"{name} (float32 inputs)", got, exp, 1e-4, hint, dtype=dtype)
+
+    def check(cache):
+        grads = unpack(f"{kind}_backward", student.call(f"{kind}_backward", dout, cache), 3)
+        candidates = expected_norm_gradients(student, ref, kind, x, gamma, beta, dout, out, cache, reference_grads)
+        expected = closest(grads, candidates)
+        for name, got, exp, hint in zip(("dx", "dgamma", "dbeta"), grads, expected, norm_hints(kind), strict=True):
+            check_array(f"{name} (float32 inputs)", got, exp, 1e-4, hint, dtype=np.float32)
+
+    check_on_caches(caches, check, f"{kind}_forward")
 
 
-def check_norm_backward_keeps_dout(student, kind: str, rng):
+def check_norm_backward_keeps_dout(student, ref, kind: str, rng):
     x, gamma, beta = norm_inputs(rng, 5, 4)
     dout = rng.normal(size=(5, 4))
-    param = norm_param(kind)
-    _, cache = unpack(f"{kind}_forward", student.call(f"{kind}_forward", x, gamma, beta, param), 2)
+    caches = norm_caches(student, ref, kind, x, gamma, beta)[1]
+    cache = caches[min(1, len(caches) - 1)]  # the student's own, or repaired when its forward is wrong
     hdout, hcache = student.put(dout), student.put(cache)
     student.call(f"{kind}_backward", hdout, hcache)
     expect(equal_structure(student.get(hdout), dout),
@@ -330,8 +388,8 @@ def test_batchnorm_backward_keeps_float32(student, ref, rng):
 
 @pytest.mark.task("batchnorm_backward")
 @pytest.mark.guard
-def test_batchnorm_backward_does_not_modify_inputs(student, rng):
-    check_norm_backward_keeps_dout(student, "batchnorm", rng)
+def test_batchnorm_backward_does_not_modify_inputs(student, ref, rng):
+    check_norm_backward_keeps_dout(student, ref, "batchnorm", rng)
 
 
 # ---------------------------------------------------------------------------
@@ -394,6 +452,16 @@ def test_layernorm_forward_is_independent_of_the_batch(student, rng):
 
 
 @pytest.mark.task("layernorm_forward")
+def test_layernorm_forward_variance_is_accurate_for_large_means(student, ref, rng):
+    n, d = 5, 12
+    x = large_mean_inputs(rng, n, d, axis=1)
+    gamma, beta = np.ones(d), np.zeros(d)
+    out, _ = unpack("layernorm_forward", student.call("layernorm_forward", x, gamma, beta, {"eps": 1e-5}), 2)
+    check_array("out for samples with a mean near 1e6", out, ref.layernorm_forward(x, gamma, beta, {"eps": 1e-5})[0],
+                1e-7, VARIANCE_HINT)
+
+
+@pytest.mark.task("layernorm_forward")
 def test_layernorm_forward_keeps_float32(student, ref, rng):
     x, gamma, beta = norm_inputs(rng, 7, 9, np.float32)
     out, _ = unpack("layernorm_forward", student.call("layernorm_forward", x, gamma, beta, {"eps": 1e-5}), 2)
@@ -439,8 +507,8 @@ def test_layernorm_backward_keeps_float32(student, ref, rng):
 
 @pytest.mark.task("layernorm_backward")
 @pytest.mark.guard
-def test_layernorm_backward_does_not_modify_inputs(student, rng):
-    check_norm_backward_keeps_dout(student, "layernorm", rng)
+def test_layernorm_backward_does_not_modify_inputs(student, ref, rng):
+    check_norm_backward_keeps_dout(student, ref, "layernorm", rng)
 
 
 # ---------------------------------------------------------------------------
@@ -501,13 +569,33 @@ def test_dropout_forward_seed_makes_mask_reproducible(student, rng):
 
 
 @pytest.mark.task("dropout_forward")
+def test_dropout_forward_draws_the_documented_mask(student, ref, rng):
+    x = positive_input(rng, (30, 40))
+    for p, seed in ((0.5, int(rng.integers(1, 1000))), (0.8, int(rng.integers(1000, 2000)))):
+        param = {"p": p, "mode": "train", "seed": seed}
+        out, _ = unpack("dropout_forward", student.call("dropout_forward", x, dict(param)), 2)
+        out = as_array("out", out, x.shape)
+        expected = ref.dropout_forward(x, dict(param))[0]
+        differ = int(np.count_nonzero((out != 0) != (expected != 0)))
+        expect(differ == 0,
+               f"with a seed, {differ} of {x.size} units were kept or dropped differently from the documented mask: "
+               "after np.random.seed(seed), draw it with exactly np.random.rand(*x.shape) < p (no other random "
+               "call first, no np.random.binomial)")
+
+
+@pytest.mark.task("dropout_forward")
 def test_dropout_forward_keeps_float32(student, rng):
     x = positive_input(rng, (30, 20), np.float32)
     for mode in ("train", "test"):
-        out, _ = unpack("dropout_forward", student.call("dropout_forward", x, {"p": 0.6, "mode": mode, "seed": 3}), 2)
+        out, cache = unpack("dropout_forward",
+                            student.call("dropout_forward", x, {"p": 0.6, "mode": mode, "seed": 3}), 2)
         out = as_array(f"out ({mode} mode)", out, x.shape)
         expect(out.dtype == np.float32,
                f"out ({mode} mode) has dtype {out.dtype} for float32 inputs: give the mask the dtype of x")
+        wrong = sorted(str(d) for d in float_dtypes(cache) - {np.dtype(np.float32)})
+        expect(not wrong, f"the cache ({mode} mode) holds {', '.join(wrong)} arrays for float32 inputs: give the "
+                          "mask the dtype of x (e.g. .astype(x.dtype)), or dropout_backward's dx comes out "
+                          f"{', '.join(wrong)}")
 
 
 @pytest.mark.task("dropout_forward")
@@ -529,38 +617,58 @@ def test_dropout_forward_does_not_modify_inputs(student, rng):
 # dropout_backward
 
 
+def dropout_caches(student, ref, x, param: dict) -> tuple[Any, list[Any], np.ndarray]:
+    """(student's out, caches to judge dropout_backward on, the exact local gradient d out / d x)."""
+    expected_out, contract = ref.dropout_forward(x, dict(param))
+    mask = contract[1]
+    trusted = {"mask": mask} if mask is not None else {}
+    out, caches = backward_caches(student, "dropout_forward", (x, dict(param)), expected_out, contract, trusted,
+                                  x.dtype)
+    local = mask if mask is not None else np.ones_like(x)
+    return out, caches, np.asarray(local, dtype=np.float64)
+
+
 @pytest.mark.task("dropout_backward")
-def test_dropout_backward_uses_the_forward_mask(student, rng):
+def test_dropout_backward_uses_the_forward_mask(student, ref, rng):
     for p, shape in ((0.3, (12, 10)), (0.75, (5, 4, 6))):
         x = positive_input(rng, shape)
         dout = rng.normal(size=shape)
-        out, cache = unpack("dropout_forward",
-                            student.call("dropout_forward", x, {"p": p, "mode": "train", "seed": 11}), 2)
-        out = as_array("out", out, shape)
-        dx = student.call("dropout_backward", dout, cache)
-        # the exact gradient of the student's own forward pass (for its fixed mask): d out / d x = out / x
-        check_array(f"dx (p = {p})", dx, dout * (out / x), 1e-10,
-                    "dx = dout * mask, with the same mask (including the 1/p) as in the forward pass")
+        _, caches, local = dropout_caches(student, ref, x, {"p": p, "mode": "train", "seed": 11})
+
+        def check(cache, p=p, dout=dout, local=local):
+            dx = student.call("dropout_backward", dout, cache)
+            check_array(f"dx (p = {p})", dx, dout * local, 1e-10,
+                        "dx = dout * mask, with the same mask (including the 1/p) as in the forward pass")
+
+        check_on_caches(caches, check, "dropout_forward")
 
 
 @pytest.mark.task("dropout_backward")
-def test_dropout_backward_test_mode_passes_gradient_through(student, rng):
+def test_dropout_backward_test_mode_passes_gradient_through(student, ref, rng):
     x = rng.normal(size=(8, 9))
     dout = rng.normal(size=(8, 9))
-    _, cache = unpack("dropout_forward", student.call("dropout_forward", x, {"p": 0.4, "mode": "test"}), 2)
-    dx = student.call("dropout_backward", dout, cache)
-    check_array("dx in test mode", dx, dout, 1e-15, "in test mode dropout is the identity, so dx = dout")
+    _, caches, _ = dropout_caches(student, ref, x, {"p": 0.4, "mode": "test"})
+
+    def check(cache):
+        dx = student.call("dropout_backward", dout, cache)
+        check_array("dx in test mode", dx, dout, 1e-15, "in test mode dropout is the identity, so dx = dout")
+
+    check_on_caches(caches, check, "dropout_forward")
 
 
 @pytest.mark.task("dropout_backward")
-def test_dropout_backward_keeps_float32_and_inputs(student, rng):
+def test_dropout_backward_keeps_float32_and_inputs(student, ref, rng):
     x = positive_input(rng, (9, 7), np.float32)
     dout = rng.normal(size=(9, 7)).astype(np.float32)
-    out, cache = unpack("dropout_forward",
-                        student.call("dropout_forward", x, {"p": 0.5, "mode": "train", "seed": 5}), 2)
-    hdout = student.put(dout)
-    dx = student.call("dropout_backward", hdout, cache)
-    dx = as_array("dx", dx, dout.shape)
-    if forward_dtype(out) is not None:  # a float64 mask from the forward pass costs points there only
+    _, caches, local = dropout_caches(student, ref, x, {"p": 0.5, "mode": "train", "seed": 5})
+
+    def check(cache):
+        hdout = student.put(dout)
+        dx = as_array("dx", student.call("dropout_backward", hdout, cache), dout.shape)
         expect(dx.dtype == np.float32, f"dx has dtype {dx.dtype} for float32 inputs: keep the dtype of dout")
-    expect(equal_structure(student.get(hdout), dout), "dropout_backward modified dout in place: return a new array")
+        check_array("dx (float32 inputs)", dx, dout.astype(np.float64) * local, 1e-6,
+                    "dx = dout * mask, with the same mask as in the forward pass")
+        expect(equal_structure(student.get(hdout), dout),
+               "dropout_backward modified dout in place: return a new array")
+
+    check_on_caches(caches, check, "dropout_forward")

@@ -185,6 +185,9 @@ def test_adam_first_step_has_size_about_learning_rate(student, rng):
     next_w, _ = unpack_step("adam", student.call("adam", w.copy(), dw, {"learning_rate": 1e-2}))
     as_array("next_w", next_w, w.shape)
     step = np.abs(np.asarray(next_w, dtype=np.float64) - w)
+    expect(bool(np.all(np.isfinite(step))),
+           "the first Adam step gives NaN or inf: increment t BEFORE the bias correction (t starts at 0, so "
+           "correcting with it first divides by 1 - beta1**0 = 0)")
     expect(bool(np.all(np.abs(step - 1e-2) < 1e-4)),
            "the first Adam step should move every weight by about learning_rate: update m and v with the "
            "current gradient BEFORE bias-correcting them (t starts at 0 and becomes 1)")

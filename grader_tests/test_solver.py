@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader_tests.checks import as_array, check_close, expect
+from grader_tests.checks import GradeFailure, as_array, check_close, expect
+from mlplab.sandbox.student import StudentError
 
 # ---------------------------------------------------------------------------
 # helpers (trusted side)
@@ -50,6 +51,33 @@ def accuracy(ref, hidden, params: dict, X, y, d=20, c=4) -> float:
     return float(np.mean(np.argmax(model.loss(X), axis=1) == y))
 
 
+def train(student, solver) -> None:
+    """``solver.train()``; a crash gets a message naming its likely cause instead of a bare traceback."""
+    try:
+        student.method(solver, "train")
+    except StudentError as exc:
+        where = exc.where or ""
+        if "reference" in where and "_solution" in where:
+            words = where.split("reference", 1)[1].split()
+            rule = words[1].rstrip(",").removesuffix("_solution") if len(words) > 1 else "update rule"
+            raise GradeFailure(
+                f"Solver.train made the (reference) update rule {rule} raise {exc.kind}: {exc.message[:80]}: give "
+                "every parameter its own copy of optim_config (dict(self.optim_config)) and pass it with that "
+                "parameter and its gradient"
+            ) from None
+        diagnosis = ""
+        try:
+            student.method(solver, "check_accuracy", np.zeros((3, 20)), np.zeros(3, dtype=np.int64))
+        except StudentError as inner:
+            if inner.kind == exc.kind:
+                diagnosis = (": check_accuracy alone raises it too, fix it first (predict with "
+                             "model.loss(X_batch), without y: that returns the scores)")
+        except GradeFailure:
+            pass
+        raise GradeFailure(f"Solver.train raised {exc.kind}: {exc.message}" + (f" ({where})" if where else "")
+                           + diagnosis) from None
+
+
 def history(student, solver, name: str) -> list[float]:
     value = student.attr(solver, name)
     expect(isinstance(value, (list, tuple, np.ndarray)), f"solver.{name} should be a list")
@@ -67,7 +95,7 @@ def test_solver_records_one_loss_per_iteration_and_one_accuracy_per_epoch(studen
     data = blob_data(rng, n_train=n_train)
     solver = new_solver(student, new_model(student), data, update_rule="sgd", optim_config={"learning_rate": 1e-2},
                         batch_size=batch_size, num_epochs=epochs)
-    student.method(solver, "train")
+    train(student, solver)
     iterations = epochs * max(n_train // batch_size, 1)
     losses = history(student, solver, "loss_history")
     expect(len(losses) == iterations,
@@ -88,7 +116,7 @@ def test_solver_decays_learning_rate_once_per_epoch_in_every_parameter_config(st
     solver = new_solver(student, model, data, update_rule="sgd_momentum",
                         optim_config={"learning_rate": 4e-2, "momentum": 0.8}, lr_decay=0.5,
                         batch_size=50, num_epochs=3)
-    student.method(solver, "train")
+    train(student, solver)
     configs = student.attr(solver, "optim_configs")
     params = student.attr(model, "params")
     expect(isinstance(configs, dict) and set(configs) == set(params),
@@ -115,7 +143,7 @@ def test_solver_applies_the_named_update_rule_with_per_parameter_state(student, 
     start = {k: np.asarray(v, dtype=np.float64) for k, v in student.attr(model, "params").items()}
     solver = new_solver(student, model, data, update_rule=rule, optim_config={"learning_rate": 5e-3},
                         batch_size=20, num_epochs=1)
-    student.method(solver, "train")
+    train(student, solver)
     ref_model = ref.FullyConnectedNet([10], input_dim=d, num_classes=c, dtype=np.float64)
     ref_model.params = {k: v.copy() for k, v in start.items()}
     configs = {k: {"learning_rate": 5e-3} for k in start}
@@ -147,6 +175,9 @@ def test_solver_check_accuracy_matches_the_model_predictions(student, ref, rng, 
     expect(isinstance(sub, (int, float)) and 0 <= sub <= 1, "check_accuracy should return a number in [0, 1]")
     expect(abs(sub * min(n, 20) - round(sub * min(n, 20))) < 1e-6,
            "with num_samples, check_accuracy should measure the accuracy on exactly num_samples samples")
+    whole = student.method(solver, "check_accuracy", X, y, num_samples=n, batch_size=batch_size)
+    check_close(f"check_accuracy with num_samples = N = {n}", whole, expected, 1e-9,
+                "subsample only when num_samples < N; with num_samples = N use every sample once")
 
 
 @pytest.mark.task("solver")
@@ -159,7 +190,7 @@ def test_solver_keeps_a_copy_of_the_best_parameters(student, ref, rng):
     model = new_model(student, hidden=(16,))
     solver = new_solver(student, model, data, update_rule="sgd", optim_config={"learning_rate": 0.05},
                         lr_decay=10.0, batch_size=20, num_epochs=6)
-    student.method(solver, "train")
+    train(student, solver)
     val = history(student, solver, "val_acc_history")
     expect(len(val) > 0, "val_acc_history is empty after training")
     best = student.attr(solver, "best_params")
@@ -178,7 +209,7 @@ def test_solver_trains_a_network_to_high_accuracy(student, ref, rng):
     model = new_model(student, hidden=(32, 16), normalization="batchnorm")
     solver = new_solver(student, model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
                         lr_decay=0.9, batch_size=50, num_epochs=6)
-    student.method(solver, "train")
+    train(student, solver)
     val = history(student, solver, "val_acc_history")
     expect(len(val) > 0 and max(val) >= 0.9,
            f"best validation accuracy {max(val, default=0):.2f} on an easy problem (needs >= 0.90): check the "
@@ -252,3 +283,33 @@ def test_search_hyperparameters_returns_the_best_candidate(student, rng):
            "a working learning rate should beat lr=1e-9 clearly: train each candidate with "
            "Solver(..., update_rule='adam', optim_config={'learning_rate': hparams['lr']})")
     expect(best == good, "best_hparams should be the candidate with the highest validation accuracy")
+
+
+@pytest.mark.task("solver")
+def test_solver_uses_the_documented_defaults(student, rng):
+    """Without arguments: batch_size 100, num_epochs 10, lr_decay 1.0 (one iteration per epoch here)."""
+    data = blob_data(rng, n_train=150, n_val=40)
+    solver = new_solver(student, new_model(student), data)
+    for name, value in (("batch_size", 100), ("num_epochs", 10), ("lr_decay", 1.0)):
+        got = student.attr(solver, name)
+        expect(got == value, f"solver.{name} defaults to {got!r}, the docstring says {value!r}")
+    train(student, solver)
+    losses = history(student, solver, "loss_history")
+    expect(len(losses) == 10, f"with the defaults (num_epochs 10, batch_size 100, 150 samples: one iteration per "
+                              f"epoch) loss_history should have 10 entries, got {len(losses)}")
+
+
+@pytest.mark.task("solver")
+def test_solver_measures_training_accuracy_on_num_train_samples(student, rng):
+    """Training accuracy on a subset of num_train_samples (default 1000) samples: a multiple of 1/1000."""
+    data = blob_data(rng, n_train=1100, n_val=50)
+    data["y_train"] = rng.integers(0, 4, size=1100)  # random labels: accuracies far from 0 and 1
+    solver = new_solver(student, new_model(student), data, update_rule="sgd", optim_config={"learning_rate": 1e-3},
+                        batch_size=550, num_epochs=1)
+    train(student, solver)
+    accs = history(student, solver, "train_acc_history")
+    expect(bool(accs), "train_acc_history is empty after one epoch")
+    counted = accs[-1] * 1000
+    expect(abs(counted - round(counted)) < 1e-6,
+           f"the training accuracy {accs[-1]:.6f} is not a count out of 1000 samples: check the training accuracy on "
+           "num_train_samples samples (default 1000), i.e. check_accuracy(X_train, y_train, num_samples=...)")

@@ -257,6 +257,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         print("mlplab validate-graders: --seeds must be at least 1", file=sys.stderr)
         return 2
+    if args.mutation:
+        from mlplab.validity.validate import MUTATION_REPORT, render_mutation, validate_mutation
+
+        summary = validate_mutation(max(0, args.mutation_limit), processes=max(1, args.jobs), progress=progress)
+        report = render_mutation(summary)
+        if not args.check:
+            path = catalogue_path().parent.parent / MUTATION_REPORT
+            path.write_text(report)
+        if args.json:
+            print(json.dumps(_json_safe(summary)))
+        else:
+            print(f"mutation score: {summary['killed']}/{summary['scored']} = {100 * summary['score']:.1f} % "
+                  f"({summary['mutants']} mutants, {summary['seconds']:.0f} s)")
+        return 0
     summary = validate(seeds=args.seeds, processes=max(1, args.jobs), progress=progress)
     text = render(summary)
     path = catalogue_path()
@@ -409,6 +423,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare with the committed docs/grader-catalogue.md (fail if stale) instead of writing it",
     )
     valid.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    valid.add_argument("--mutation", action="store_true",
+                       help="mutation score: apply cosmic-ray operators to every reference answer and grade each "
+                            "mutant (writes docs/mutation-score.md)")
+    valid.add_argument("--mutation-limit", type=int, default=8,
+                       help="at most this many mutants per solution cell (0 = all; default 8)")
     valid.add_argument("--verbose", action="store_true", help="print every graded job and its time")
     valid.set_defaults(func=cmd_validate, needs_graders=True)
 

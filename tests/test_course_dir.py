@@ -88,9 +88,8 @@ def quick_course(tmp_path_factory):
 
 
 def test_quickstart_makes_a_complete_course_directory(quick_course):
-    assert {"nbgrader_config.py", "source", "grader_tests", "i18n", "release", "solutions", "autograded", "README.md"} <= (
-        quick_course["made"]
-    )
+    wanted = {"nbgrader_config.py", "source", "grader_tests", "i18n", "release", "solutions", "autograded", "README.md"}
+    assert wanted <= quick_course["made"]
     config = (quick_course["course"] / "nbgrader_config.py").read_text()
     assert "qs-rehearsal" in config and "Exchange.root" in config and "db_url" in config
     assert (quick_course["course"] / "grader_tests" / "conftest.py").is_file()

@@ -102,3 +102,39 @@ def test_committed_catalogue_is_fresh(summary):
     committed_top, committed_seeds = split_seed_section(committed)
     assert committed_top == fresh_top, "the bug/variant sections differ from a fresh run: run `mlplab validate-graders`"
     assert f"full marks on {DEFAULT_SEEDS} of {DEFAULT_SEEDS} grader seeds" in committed_seeds
+
+
+def test_every_requirement_sentence_maps_to_a_check_or_a_reason():
+    from mlplab.validity.requirements import requirement_table
+
+    rows, problems = requirement_table(ROOT)
+    assert not problems, problems
+    assert len(rows) >= 40
+    ungraded = [r for r in rows if not r["checks"]]
+    assert all(r["ungraded"] for r in ungraded)
+    assert len(ungraded) <= 6, [r["text"] for r in ungraded]
+
+
+def test_requirement_sentences_are_found_in_the_docstrings():
+    from mlplab.validity.requirements import requirement_sentences
+
+    texts = {(s.cell, s.text) for s in requirement_sentences(ROOT)}
+    assert any(cell == "relu_backward_solution" and "exactly ``x == 0``" in t for cell, t in texts)
+    assert any(cell == "dropout_forward_solution" and "np.random.rand(*x.shape) < p" in t for cell, t in texts)
+
+
+def test_new_findings_each_have_a_bug_that_loses_points_in_its_own_task_only(summary):
+    """Round 2 of grader validity: each finding of issue 12 is demonstrated by a catalogued bug."""
+    wanted = {
+        "batchnorm_forward__unbiased_variance_reordered_cache", "layernorm_forward__batch_axis",
+        "dropout_forward__float64_mask_in_cache", "batchnorm_forward__variance_from_squares",
+        "layernorm_forward__variance_from_squares", "relu_backward__passes_gradient_at_zero",
+        "dropout_forward__binomial_mask", "build_mlp__no_batchnorm", "build_mlp__dropout_keep_ratio",
+        "build_mlp__no_dropout", "build_mlp__widths_1024_512_256", "build_cnn__one_pool_fewer_first",
+        "build_cnn__one_pool_fewer_last", "build_cnn__relu_before_batchnorm", "build_cnn__conv_bias",
+        "train_one_epoch__item_per_batch", "evaluate__item_per_batch",
+    }
+    found = {m["name"]: m for m in summary["mutants"] if m["name"] in wanted}
+    assert set(found) == wanted
+    for name, m in found.items():
+        assert m["killed"] and not m["collateral"], name

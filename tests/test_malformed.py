@@ -166,3 +166,24 @@ def test_kernel_death_costs_only_the_function_that_kills_it(tmp_path):
     assert _zero(result, ["relu_backward"])
     assert "killed" in result["tasks"]["relu_backward"]["messages"][0]
     assert _full(result, ("affine_forward", "affine_backward", "relu_forward", "softmax_loss"))
+
+
+def test_constant_in_an_added_cell_is_kept_and_a_skipped_name_is_explained(tmp_path):
+    folder = build(tmp_path / "mlp", stems=("01_layers",))
+
+    def change(nb: dict) -> None:
+        backward = _cell(nb, "affine_backward_solution")
+        backward["source"] = "".join(backward["source"]).replace(".sum(axis=0)", ".sum(axis=AXIS_BATCH)")
+        assert "AXIS_BATCH" in backward["source"]
+        relu = _cell(nb, "relu_backward_solution")
+        relu["source"] = "".join(relu["source"]).replace("(x > 0)", "(x > THRESHOLD)")
+        added = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                 "source": "AXIS_BATCH = 0\nTHRESHOLD = float(np.random.rand() * 0)\nprint(AXIS_BATCH)\n"}
+        nb["cells"].insert(1, added)
+
+    _edit_json(folder / "01_layers.ipynb", change)
+    result = _grade_unchanged(folder)
+    assert _full(result, ("affine_forward", "affine_backward", "relu_forward", "softmax_loss"))
+    message = result["tasks"]["relu_backward"]["messages"][0]
+    assert "THRESHOLD" in message and "constant assignments" in message
+    assert "keep the function and class names" not in message

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from mlplab.notebooks import NotebookError, definitions_only, grading_code, read_cells
@@ -41,6 +42,27 @@ def test_definitions_only_drops_experiments_and_keeps_defs():
     assert "train()" not in kept and "plot" not in kept
 
 
+def test_definitions_only_keeps_constants_and_skips_heavy_work():
+    src = (
+        "AXIS_BATCH = 0\nSIZES = (512, 256)\nDTYPE = np.float32\nlr = 1e-3\nlr *= 2\n"
+        "solver = Solver(model)\nsolver.train()\ncfg = dict(axis=AXIS_BATCH)\nfirst = SIZES[0]\n"
+        "y = undefined_name\nfor i in range(3):\n    pass\n"
+    )
+    kept = definitions_only(src, {"np"})
+    namespace: dict = {"np": np}
+    exec(kept, namespace)
+    assert namespace["AXIS_BATCH"] == 0 and namespace["SIZES"] == (512, 256) and namespace["DTYPE"] is np.float32
+    assert namespace["lr"] == 2e-3 and namespace["cfg"] == {"axis": 0}
+    for skipped in ("solver", "first", "y", "i"):
+        assert skipped not in namespace, skipped
+
+
+def test_constant_that_cannot_be_computed_is_skipped_not_a_load_error():
+    namespace: dict = {}
+    exec(definitions_only("RATIO = 1 / 0\nOK = 1\n"), namespace)
+    assert "RATIO" not in namespace and namespace["OK"] == 1
+
+
 def test_grading_code_skips_hidden_test_cells(tmp_path):
     cells = [
         {
@@ -60,3 +82,18 @@ def test_grading_code_skips_hidden_test_cells(tmp_path):
     joined = "\n".join(u.source for u in units)
     assert "def f" in joined and "def helper" in joined
     assert "secret" not in joined and "run()" not in joined
+
+
+def test_labutils_loads_earlier_notebooks_by_the_graders_rule():
+    """What a later notebook imports from an earlier one (labutils.nbimport) is what the graders load."""
+    import importlib.util
+
+    from .conftest import ROOT, source_notebooks
+
+    spec = importlib.util.spec_from_file_location("nbimport_under_test", ROOT / "source/mlp/labutils/nbimport.py")
+    nbimport = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nbimport)
+    for nb in source_notebooks():
+        graders = [u.source for u in grading_code(read_cells(nb))]
+        students = [code for _label, code in nbimport.notebook_code(nb)]
+        assert graders == students, nb.name

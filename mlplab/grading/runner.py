@@ -84,8 +84,16 @@ def failure_message(exc: BaseException) -> str:
     elif isinstance(exc, StudentError):
         if exc.kind == "NotImplementedError":
             text = "not implemented yet (the cell still raises NotImplementedError)"
-        elif exc.kind == "NameError" and "is not defined" in exc.message:
+        elif exc.kind == "NameError" and "is not defined" in exc.message and not exc.where:
+            # the grader asked for a function or class the notebook does not define
             text = f"{exc.message}: keep the function and class names of the assignment"
+        elif exc.kind == "NameError":
+            text = (
+                f"your code raised NameError: {exc.message} ({exc.where}): when grading, cells other than "
+                "the solution cells contribute only imports, functions, classes and constant assignments "
+                "(statements that call functions, such as training or plotting, are skipped): define the "
+                "name in one of those, or inside your function"
+            )
         else:
             text = f"your code raised {exc.kind}: {exc.message}"
             if exc.where:

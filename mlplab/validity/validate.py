@@ -302,6 +302,12 @@ def fingerprint(root: Path | None = None) -> str:
             "mutants",
             "validate",
             "course",
+            "validity/requirements",
+            "validity/validate",
+            "validity/mutants",
+            "notebooks",
+            "grading/runner",
+            "grading/reference",
         )
     ]
     for path in files:
@@ -389,6 +395,11 @@ def validate(
             jobs.append(Job(kind, change.name, stem, 0, tuple(wanted), edits, cost=cost))
     results = traced + _run_all(jobs, processes, progress)
     summary = summarise(plan, seeds, results, change_errors, reach, stem_tasks)
+    from mlplab.validity.requirements import requirement_table
+
+    summary["requirements"], requirement_problems = requirement_table(plan.root)
+    summary["problems"] += requirement_problems
+    summary["ok"] = summary["ok"] and not requirement_problems
     summary["fingerprint"] = fingerprint(plan.root)
     summary["seconds"] = round(time.monotonic() - started, 1)
     return summary
@@ -693,6 +704,24 @@ def render(summary: dict, table: dict[str, Task] | None = None) -> str:
         lines.append(f"| `{v['name']}` | `{v['task']}` | {_cell(v['doc'])} | {result} |")
     lines.append("")
 
+    requirements = summary.get("requirements") or []
+    if requirements:
+        graded = sum(1 for r in requirements if r["checks"])
+        lines += [
+            "## Requirements: every docstring sentence that states one, and what grades it",
+            "",
+            f"{graded} of {len(requirements)} requirement sentences are graded; the others say why not. Rows come "
+            "from the docstrings of the solution cells (sentences with words such as *must*, *do not*, *exactly*, "
+            "*not modified*, *dtype*, *default*, *use*, *call*) joined with `grader_tests/requirements.py`; a test "
+            "fails when a sentence is unmapped.",
+            "",
+            "| cell | requirement | graded by |",
+            "|---|---|---|",
+        ]
+        for r in requirements:
+            graded_by = ", ".join(f"`{c}`" for c in r["checks"]) or f"ungraded: {_cell(r['ungraded'])}"
+            lines.append(f"| `{r['cell']}` | {_cell(r['text'])} | {graded_by} |")
+        lines.append("")
     lines += [
         SEED_SECTION,
         "",
@@ -752,3 +781,107 @@ def summary_text(summary: dict) -> str:
 
 def catalogue_path(root: Path | None = None) -> Path:
     return (root or course_root()) / CATALOGUE
+
+
+# -- mutation score (cosmic-ray operators on the reference answers) ---------------------------------
+
+MUTATION_REPORT = Path("docs") / "mutation-score.md"
+
+
+def validate_mutation(limit: int, processes: int = 2, root: Path | None = None, progress: Any = None) -> dict:
+    """Grade every library mutant (see :mod:`mlplab.validity.mutation`); returns the JSON-able summary."""
+    from mlplab.validity.mutation import load_equivalents, mutation_cases
+
+    started = time.monotonic()
+    _worker_init()
+    from grader_tests.conftest import REFERENCE_PARTS
+    from mlplab.grading.reference import units_defining
+
+    plan = make_plan(root)
+    stems = sorted({t.notebook for t in plan.table.values()})
+    stem_tasks = {s: [t for t, v in plan.table.items() if v.notebook == s] for s in stems}
+    cost = {"03_fc_net": 40.0, "05_mlp_vs_cnn": 10.0, "04_optim_solver": 4.0}
+    traced = _run_all([Job("seed", "seed-0", s, 0, tuple(stem_tasks[s]), trace=True, cost=cost.get(s, 1.0))
+                       for s in stems], processes, progress)
+    accessed = {t: names for r in traced for t, names in r.accessed.items()}
+    graphs = {}
+    for s in stems:
+        units = grading_code(read_cells(source_dir(plan.root) / f"{s}.ipynb"))
+        parts = sorted({n for t in stem_tasks[s] for n in REFERENCE_PARTS.get(t, ())})
+        graphs[s] = _name_graph(units + (units_defining(tuple(parts), plan.root) if parts else []))
+    cases = mutation_cases(set(plan.table), limit, plan.root)
+    jobs = []
+    for case in cases:
+        names = defined_names(plan.references[case.stem][case.cell]) | defined_names(case.source)
+        wanted = reached_tasks(names, case.task, stem_tasks[case.stem], accessed, graphs[case.stem], REFERENCE_PARTS)
+        jobs.append(Job("mutation", case.name, case.stem, 0, tuple(wanted), ((case.cell, case.source),),
+                        cost=cost.get(case.stem, 1.0) * len(wanted) / max(1, len(stem_tasks[case.stem]))))
+    by_name = {r.job.name: r for r in _run_all(jobs, processes, progress)}
+    equivalents = load_equivalents(plan.root)
+    results = []
+    for case in cases:
+        r = by_name[case.name]
+        own = r.tasks.get(case.task)
+        lost = bool(own) and _lost(own)
+        others = sorted(t for t, info in r.tasks.items() if t != case.task and _lost(info))
+        if lost and not others:
+            status = "killed"
+        elif lost or others:
+            status = "leaked"
+        elif case.name in equivalents:
+            status = "equivalent"
+        else:
+            status = "survived"
+        results.append({"name": case.name, "task": case.task, "line": case.line, "status": status,
+                        "other_tasks": others, "reason": equivalents.get(case.name, ""),
+                        "message": (own or {}).get("messages", [""])[:1]})
+    scored = [r for r in results if r["status"] != "equivalent"]
+    killed = sum(1 for r in scored if r["status"] == "killed")
+    stale = sorted(set(equivalents) - {c.name for c in cases})
+    return {
+        "mutants": len(results),
+        "killed": killed,
+        "scored": len(scored),
+        "score": killed / len(scored) if scored else 1.0,
+        "limit": limit,
+        "results": results,
+        "stale_equivalents": stale,
+        "seconds": round(time.monotonic() - started, 1),
+        "task_order": list(plan.table),
+    }
+
+
+def render_mutation(summary: dict) -> str:
+    """docs/mutation-score.md: the per-task table, the survivors and leaks, the equivalents."""
+    from mlplab.validity.mutation import OPERATORS, score_table
+
+    lines = [
+        "# Mutation score of the hidden graders",
+        "",
+        "Generated by `mlplab validate-graders --mutation` (cosmic-ray "
+        f"operators {', '.join(op.split('/')[-1] for op in OPERATORS)}; at most {summary['limit'] or 'all'} "
+        "mutants per solution cell, spread over the candidates; only lines inside the solution markers). "
+        "A mutant is *killed* when it loses points in its own task and in no other, *leaked* when it costs "
+        "points in another task, *equivalent* when `grader_tests/mutation_equivalents.py` says why it "
+        "computes the same thing.",
+        "",
+        f"Score: **{summary['killed']} / {summary['scored']} = {100 * summary['score']:.1f} %** of the "
+        f"non-equivalent mutants killed in their own task only ({summary['mutants']} mutants).",
+        "",
+        score_table(summary["results"], summary["task_order"]),
+        "",
+        "## Survivors and leaks (to triage: a new check, or an equivalent with a reason)",
+        "",
+        "| mutant | task | mutated line | status |",
+        "|---|---|---|---|",
+    ]
+    for r in summary["results"]:
+        if r["status"] in ("survived", "leaked"):
+            extra = f" (also {', '.join(r['other_tasks'])})" if r["other_tasks"] else ""
+            lines.append(f"| `{r['name']}` | `{r['task']}` | `{_cell(r['line'])}` | {r['status']}{extra} |")
+    lines += ["", "## Equivalent mutants", "", "| mutant | mutated line | why it is equivalent |", "|---|---|---|"]
+    for r in summary["results"]:
+        if r["status"] == "equivalent":
+            lines.append(f"| `{r['name']}` | `{_cell(r['line'])}` | {_cell(r['reason'])} |")
+    lines.append("")
+    return "\n".join(lines)

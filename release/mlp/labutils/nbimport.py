@@ -5,8 +5,11 @@ reads those notebooks (paths relative to the current working directory, i.e. the
 the notebook you are running) and executes, in ``namespace``:
 
 * your answer cells (nbgrader solution cells), whole;
-* from every other code cell only the top-level ``import`` statements and ``def``/``class``
-  definitions, so experiments, training loops and plots are NOT re-run;
+* from every other code cell only light top-level statements: ``import`` statements,
+  ``def``/``class`` definitions and assignments of constants (``AXIS_BATCH = 0``: values that
+  call no function except cheap constructors such as ``tuple()`` or ``np.float32``), so
+  experiments, training loops, plots and prints are NOT re-run. The graders load your
+  notebooks by the same rule;
 * never the hidden test cells.
 
 Save the earlier notebook (Ctrl+S) after changing it: this reads the file on disk.
@@ -31,13 +34,109 @@ def _strip_ipython(source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
-def _definitions_only(source: str, where: str) -> str:
+_CHEAP_CALLS = frozenset({
+    "int", "float", "str", "bool", "tuple", "list", "dict", "set", "frozenset", "range", "slice", "len",
+    "min", "max", "abs", "round",
+})
+_CHEAP_NUMPY = frozenset({
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_", "dtype",
+})
+_MODULE_ROOTS = frozenset({"np", "numpy", "math", "torch", "nn"})
+_BUILTINS = frozenset(dir(__import__("builtins")))
+_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _cheap(value: ast.AST) -> bool:
+    """Evaluating ``value`` calls only cheap constructors, indexes nothing and formats nothing."""
+    todo = [value]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Lambda):
+            todo.extend(node.args.defaults + [d for d in node.args.kw_defaults if d is not None])
+            continue
+        if isinstance(node, ast.Call):
+            f = node.func
+            ok = (isinstance(f, ast.Name) and f.id in _CHEAP_CALLS) or (
+                isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
+                and f.value.id in ("np", "numpy") and f.attr in _CHEAP_NUMPY
+            )
+            if not ok:
+                return False
+        if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Subscript, ast.JoinedStr)):
+            return False
+        if isinstance(node, ast.Attribute):
+            root = node
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if not (isinstance(root, ast.Name) and root.id in _MODULE_ROOTS):
+                return False
+        todo.extend(ast.iter_child_nodes(node))
+    return True
+
+
+def _reads(value: ast.AST) -> set[str]:
+    names, local, todo = set(), set(), [value]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.comprehension):
+            local |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        todo.extend(ast.iter_child_nodes(node))
+    return names - local
+
+
+def _binds(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return {n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _constant(node: ast.stmt, bound: set[str]) -> bool:
+    if isinstance(node, ast.Assign):
+        targets, value = node.targets, node.value
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and node.value is not None:
+        targets, value = [node.target], node.value
+    else:
+        return False
+    plain = (ast.Name, ast.Tuple, ast.List, ast.Starred, ast.Load, ast.Store)
+    if not all(isinstance(n, plain) for t in targets for n in ast.walk(t)):
+        return False
+    reads = _reads(value) | (_binds(node) if isinstance(node, ast.AugAssign) else set())
+    return _cheap(value) and reads <= bound | _BUILTINS
+
+
+def _all_binds(source: str) -> set[str]:
+    try:
+        tree = ast.parse(_strip_ipython(source))
+    except SyntaxError:
+        return set()
+    kinds = _DEFINITIONS + (ast.Assign, ast.AnnAssign, ast.AugAssign)
+    return set().union(*(_binds(n) for n in tree.body if isinstance(n, kinds)), set())
+
+
+def _definitions_only(source: str, where: str, bound: set[str] | None = None) -> str:
+    """The light top-level statements of a cell (imports, defs, classes, constants); see the module doc."""
+    bound = set() if bound is None else bound
     try:
         tree = ast.parse(_strip_ipython(source))
     except SyntaxError as exc:
         raise SyntaxError(f"{where}: this cell has a syntax error (line {exc.lineno}): {exc.msg}") from None
-    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    body = [node for node in tree.body if isinstance(node, keep)]
+    body: list[ast.stmt] = []
+    for node in tree.body:
+        if isinstance(node, _DEFINITIONS):
+            body.append(node)
+        elif _constant(node, bound):
+            handler = ast.ExceptHandler(type=ast.Name("Exception", ast.Load()), name=None, body=[ast.Pass()])
+            body.append(ast.Try(body=[node], handlers=[handler], orelse=[], finalbody=[]))
+        else:
+            continue
+        bound |= _binds(node)
     return ast.unparse(ast.Module(body=body, type_ignores=[])) if body else ""
 
 
@@ -56,6 +155,7 @@ def notebook_code(path: str | Path) -> list[tuple[str, str]]:
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise ValueError(f"{path} is not a Jupyter notebook (no cells)")
     pieces = []
+    bound = {"np"}
     for index, cell in enumerate(nb["cells"]):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -66,7 +166,11 @@ def notebook_code(path: str | Path) -> list[tuple[str, str]]:
             continue  # hidden tests
         label = f"{path.name}, cell {index}" + (f" ({nbg['grade_id']})" if nbg.get("grade_id") else "")
         source = _text(cell.get("source"))
-        code = _strip_ipython(source) if solution else _definitions_only(source, label)
+        if solution:
+            code = _strip_ipython(source)
+            bound |= _all_binds(source)
+        else:
+            code = _definitions_only(source, label, bound)
         if code.strip():
             pieces.append((label, code))
     return pieces

@@ -35,6 +35,7 @@ __all__ = [
     "buffer_arrays",
     "load_state_arrays",
     "forward_numpy",
+    "count_host_syncs",
     "numpy_call",
     "TensorBatches",
     "tensor_batches",
@@ -101,7 +102,8 @@ def describe_layers(model: nn.Module) -> list[dict]:
     """One dict per leaf module, in registration order: its name, type and main settings.
 
     Convolutions report ``in_channels, out_channels, kernel_size, stride, padding``; linear
-    layers ``in_features, out_features``; batch norms ``num_features``; every entry the
+    layers ``in_features, out_features``; batch norms ``num_features``; dropout layers ``p``
+    (the probability of dropping a unit); every entry the
     number of parameters it owns (``params``).
     """
     rows = []
@@ -125,6 +127,8 @@ def describe_layers(model: nn.Module) -> list[dict]:
             row.update(in_features=int(module.in_features), out_features=int(module.out_features))
         elif isinstance(module, nn.modules.batchnorm._BatchNorm):
             row.update(num_features=int(module.num_features))
+        elif isinstance(module, nn.modules.dropout._DropoutNd):
+            row.update(p=float(module.p))
         rows.append(row)
     return rows
 
@@ -266,3 +270,69 @@ def record_grad_mode(model: nn.Module) -> None:
 def grad_mode_log(model: nn.Module) -> list[bool]:
     """What :func:`record_grad_mode` saw, one bool per forward pass."""
     return list(getattr(model, "_mlplab_grad_log", []))
+
+
+# --------------------------------------------------------------------------- host synchronisations
+# Tensor methods that make the host wait for the device on a GPU (on a cpu they wait for nothing,
+# but they are counted all the same, so the rule can be checked without a GPU).
+_SYNCING = ("item", "tolist", "numpy", "cpu", "__float__", "__int__", "__bool__", "__index__", "__repr__",
+            "__format__")
+
+
+class _CountedBatches:
+    """Wraps ``batches``: the batch loop is the time between the first request and the end."""
+
+    def __init__(self, batches: Any, state: dict) -> None:
+        self.batches, self.state = batches, state
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[Any]:
+        self.state["in_loop"] = True
+        try:
+            for batch in self.batches:
+                self.state["batches"] += 1
+                yield batch
+        finally:
+            self.state["in_loop"] = False
+
+
+def count_host_syncs(fn: Any, model: nn.Module, batches: Any, *args: Any, **kwargs: Any) -> dict:
+    """Run ``fn(model, batches, *args, **kwargs)`` and count its host synchronisations.
+
+    Returns ``{"inside": int, "outside": int, "batches": int, "first_inside": str}``: the calls of
+    ``.item()``, ``float()``, ``int()``, ``bool()``/``if tensor``, ``.tolist()``, ``.numpy()``,
+    ``.cpu()`` and printing a tensor made while the batches were being iterated (``inside``) and
+    before or after (``outside``); ``first_inside`` names the first one inside the loop.
+    """
+    state = {"in_loop": False, "batches": 0, "inside": 0, "outside": 0, "first_inside": "", "depth": 0}
+    saved = {name: torch.Tensor.__dict__.get(name) for name in _SYNCING}
+
+    def counting(name: str, original: Any) -> Any:
+        def method(self, *a: Any, **k: Any) -> Any:
+            if state["depth"] == 0:
+                if state["in_loop"]:
+                    state["inside"] += 1
+                    state["first_inside"] = state["first_inside"] or name.strip("_")
+                else:
+                    state["outside"] += 1
+            state["depth"] += 1
+            try:
+                return original(self, *a, **k)
+            finally:
+                state["depth"] -= 1
+
+        return method
+
+    for name in _SYNCING:
+        setattr(torch.Tensor, name, counting(name, getattr(torch.Tensor, name)))
+    try:
+        fn(model, _CountedBatches(batches, state), *args, **kwargs)
+    finally:
+        for name, original in saved.items():
+            if original is None:
+                delattr(torch.Tensor, name)
+            else:
+                setattr(torch.Tensor, name, original)
+    return {key: state[key] for key in ("inside", "outside", "batches", "first_inside")}

@@ -1,4 +1,4 @@
-"""Inverted dropout with a binomial keep mask (np.random.binomial), a dict cache and a
+"""Inverted dropout with the documented draw written as a boolean keep array, a dict cache and a
 backward that reads the mode from the cache."""
 
 TASK = "dropout_forward"
@@ -10,7 +10,7 @@ def dropout_forward(x, dropout_param):
     if dropout_param.get("seed") is not None:
         np.random.seed(dropout_param["seed"])
     if mode == "train":
-        keep = np.random.binomial(1, p, size=x.shape).astype(x.dtype)
+        keep = (np.random.rand(*x.shape) < p).astype(x.dtype)
         mask = keep / x.dtype.type(p)
         return x * mask, {"mode": mode, "mask": mask}
     if mode == "test":
