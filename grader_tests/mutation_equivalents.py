@@ -28,6 +28,8 @@ EQUIVALENT: dict[str, str] = {
         "changes only what is printed (printing never changes a score)",
     "solver_solution:NumberReplacer#29":
         "changes only what is printed (printing never changes a score)",
+    "solver_solution:NumberReplacer#12":
+        "the first epoch always stores its accuracy (`or not self.best_params`), so the start value 1.0 is never read",
     "solver_solution:NumberReplacer#13":
         "best_val_acc starting at -1 instead of 0 differs only when every epoch has validation accuracy 0",
     "build_mlp_solution:ReplaceTrueWithFalse#0":

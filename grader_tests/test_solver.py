@@ -204,8 +204,31 @@ def test_solver_keeps_a_copy_of_the_best_parameters(student, ref, rng):
 
 
 @pytest.mark.task("solver")
+def test_solver_records_the_best_accuracy_and_ends_with_the_best_parameters(student, ref, rng):
+    # overlapping classes: the validation accuracy stays well below 1, so best_val_acc is a real maximum
+    X_train, y_train, centers = blobs(rng, 200, 20, 4, spread=4.0)
+    X_val, y_val, _ = blobs(rng, 200, 20, 4, spread=4.0, centers=centers)
+    data = {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": y_val}
+    model = new_model(student, hidden=(16,))
+    solver = new_solver(student, model, data, update_rule="sgd", optim_config={"learning_rate": 0.05},
+                        batch_size=20, num_epochs=4)
+    train(student, solver)
+    val = history(student, solver, "val_acc_history")
+    expect(len(val) > 0, "val_acc_history is empty after training")
+    check_close("solver.best_val_acc after training", student.attr(solver, "best_val_acc"), max(val), 1e-9,
+                "best_val_acc is the highest validation accuracy seen: start it at 0 and raise it whenever an "
+                "epoch's validation accuracy is higher")
+    with np.errstate(all="ignore"):
+        final = accuracy(ref, (16,), student.attr(model, "params"), data["X_val"], data["y_val"])
+    check_close("validation accuracy of the model after train()", final, max(val), 1e-9,
+                "at the end of train() set model.params to best_params (the parameters of the best epoch)")
+
+
+@pytest.mark.task("solver")
 def test_solver_trains_a_network_to_high_accuracy(student, ref, rng):
     data = blob_data(rng, n_train=400, n_val=200, d=20, c=4)
+    order = np.argsort(data["y_train"], kind="stable")  # sorted by class: minibatches must span ALL samples
+    data["X_train"], data["y_train"] = data["X_train"][order], data["y_train"][order]
     model = new_model(student, hidden=(32, 16), normalization="batchnorm")
     solver = new_solver(student, model, data, update_rule="adam", optim_config={"learning_rate": 1e-2},
                         lr_decay=0.9, batch_size=50, num_epochs=6)
@@ -213,7 +236,39 @@ def test_solver_trains_a_network_to_high_accuracy(student, ref, rng):
     val = history(student, solver, "val_acc_history")
     expect(len(val) > 0 and max(val) >= 0.9,
            f"best validation accuracy {max(val, default=0):.2f} on an easy problem (needs >= 0.90): check the "
-           "minibatch sampling (X and y with the same indices) and that every parameter is updated")
+           "minibatch sampling (indices drawn from all num_train = X_train.shape[0] samples, X and y with the same "
+           "indices) and that every parameter is updated")
+
+
+@pytest.mark.task("solver")
+def test_solver_ends_each_epoch_after_its_last_iteration(student, ref, rng):
+    """Epoch ends (learning-rate decay, accuracy checks) come after iterations ipe, 2·ipe, ...
+
+    Every training sample is the same point, so every minibatch gives the same gradient and the trusted side
+    can replay the run: with lr_decay = 0 the first epoch's max(200 // 50, 1) = 4 SGD steps are the only ones
+    that move the parameters.
+    """
+    x = rng.standard_normal(20)
+    label = int(rng.integers(0, 4))
+    data = {"X_train": np.tile(x, (200, 1)), "y_train": np.full(200, label),
+            "X_val": np.tile(x, (10, 1)), "y_val": np.full(10, label)}
+    model = new_model(student, hidden=(8,))
+    start = {k: np.asarray(v, dtype=np.float64) for k, v in student.attr(model, "params").items()}
+    lr = 0.05
+    solver = new_solver(student, model, data, update_rule="sgd", optim_config={"learning_rate": lr},
+                        lr_decay=0.0, batch_size=50, num_epochs=2)
+    train(student, solver)
+    replay = ref.FullyConnectedNet([8], input_dim=20, num_classes=4, dtype=np.float64)
+    replay.params = {k: v.copy() for k, v in start.items()}
+    for _ in range(4):
+        _, grads = replay.loss(data["X_train"][:50], data["y_train"][:50])
+        replay.params = {k: v - lr * grads[k] for k, v in replay.params.items()}
+    got = student.attr(model, "params")
+    for name, expected in replay.params.items():
+        check_close(f"params['{name}'] after 2 epochs of 4 iterations with lr_decay = 0", got[name], expected, 1e-7,
+                    "one epoch is max(num_train // batch_size, 1) iterations with num_train = X_train.shape[0]; "
+                    "decay the learning rate (and check the accuracies) after the LAST iteration of each epoch, "
+                    "i.e. when (t + 1) % iterations_per_epoch == 0")
 
 
 # ---------------------------------------------------------------------------
