@@ -17,68 +17,23 @@ import os
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mlplab.sandbox.launch import sandbox_uid  # noqa: E402
+from tests.attacks import fill_files, hold_memory  # noqa: E402
 from tests.hostgrowth import GrowthMeter  # noqa: E402
 from tests.submissions import build  # noqa: E402
 
-FILL = """
-import os
-for _i in range({count}):
-    try:
-        with open({target!r} + f'/fill{{os.getpid()}}-{{_i}}.bin', 'wb') as _fh:
-            for _ in range(60):
-                _fh.write(b'x' * 2**20)
-    except OSError:
-        break
-"""
-
 ATTACKS = {
     # 60 MB files (just under the 64 MB file-size limit) into the working directory, then into /tmp
-    "disk_fill": FILL.format(count=8, target="."),
-    "tmpfs_fill": FILL.format(count=8, target="/tmp"),
+    "disk_fill": fill_files((".",)),
+    "tmpfs_fill": fill_files(("/tmp",)),
     # 6 children of the worker each hold 600 MB (touched) for 40 s: 3.6 GB across processes
-    "memory_across_processes": textwrap.dedent(
-        """
-    import os, time
-    import numpy as np
-    _ready_r, _ready_w = os.pipe()
-    _children = []
-    for _ in range({children}):
-        try:
-            _pid = os.fork()
-        except OSError:
-            break
-        if _pid == 0:
-            try:
-                _held = np.ones(600 * 2**20 // 8)
-                os.write(_ready_w, b'1')
-                time.sleep(40)
-            finally:
-                os._exit(0)
-        _children.append(_pid)
-    # wait until every child holds its memory or was killed (at most 12 s: the load cap is 15 s)
-    os.set_blocking(_ready_r, False)
-    _ready, _dead, _until = 0, set(), time.monotonic() + 12
-    while _ready + len(_dead) < len(_children) and time.monotonic() < _until:
-        try:
-            _ready += len(os.read(_ready_r, 64))
-        except BlockingIOError:
-            pass
-        _dead.update(p for p in _children if p not in _dead and os.waitpid(p, os.WNOHANG)[0])
-        time.sleep(0.05)
-        """
-    ),
+    "memory_across_processes": hold_memory(children=6, mb=600),
 }
-
-
-def attack_code(name: str, children: int = 6) -> str:
-    return ATTACKS[name].format(children=children) if name == "memory_across_processes" else ATTACKS[name]
 
 
 def grade(path: Path, course: Path, slot: int, env_extra: dict[str, str]) -> subprocess.Popen:
@@ -91,7 +46,7 @@ def grade(path: Path, course: Path, slot: int, env_extra: dict[str, str]) -> sub
 
 def measure(name: str, course: Path, work: Path, slot: int, env_extra: dict[str, str]) -> dict:
     """Grade the attack beside the reference; the host's peak growth in MiB and both scores."""
-    attacked = build(work / name / "attack", prepend={"relu_forward_solution": attack_code(name)})
+    attacked = build(work / name / "attack", prepend={"relu_forward_solution": ATTACKS[name]})
     honest = build(work / name / "honest")
     with GrowthMeter(uids={sandbox_uid(slot), sandbox_uid(slot + 1)}) as meter:
         procs = [grade(attacked, course, slot, env_extra), grade(honest, course, slot + 1, env_extra)]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,26 @@ def grade_json(path: Path | str, *extra: str) -> dict:
 
 def source_notebooks() -> list[Path]:
     return sorted(SOURCE.glob("*.ipynb"))
+
+
+@pytest.fixture
+def host_listener():
+    """A TCP listener on all of the host's addresses that greets every connection: (port, greeting).
+
+    The target of the network-escape tests: a sandbox that could reach the host would read the greeting.
+    """
+    server = socket.create_server(("0.0.0.0", 0))
+    greeting = f"host-secret-{os.getpid()}"
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(greeting.encode())
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield server.getsockname()[1], greeting
+    server.close()

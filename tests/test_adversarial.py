@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import socket
 import sqlite3
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
@@ -267,26 +265,6 @@ def test_the_read_attack_does_pay_when_its_target_is_visible(tmp_path):
     """Control: the same code with a file the sandbox does show (read-only system) gets full marks."""
     code = PAYS_IF_READ.format(targets=["/usr/lib/os-release"])
     assert attacked(tmp_path, replace={"affine_forward_solution": code})["affine_forward"] == 2.0
-
-
-@pytest.fixture
-def host_listener():
-    """A TCP listener on all the host's addresses that greets each connection: (port, greeting)."""
-    server = socket.create_server(("0.0.0.0", 0))
-    greeting = f"host-{os.getpid()}"
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                conn.sendall(greeting.encode())
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield server.getsockname()[1], greeting
-    server.close()
 
 
 def test_connecting_to_the_host_would_pay_but_connects_nowhere(tmp_path, honest, host_listener):

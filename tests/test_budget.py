@@ -20,6 +20,7 @@ import pytest
 from mlplab.sandbox import budget
 from mlplab.sandbox.launch import Limits, sandbox_uid
 
+from .attacks import fill_files, hold_memory
 from .conftest import ROOT, grade_json, slot
 from .hostgrowth import GrowthMeter
 from .submissions import build, scores
@@ -28,53 +29,11 @@ FULL_01 = {
     "affine_forward": 2.0, "affine_backward": 3.0, "relu_forward": 1.0, "relu_backward": 2.0, "softmax_loss": 3.0,
 }
 
-# 60 MB files (under the 64 MB file-size limit) until the filesystem refuses one, up to 8 per place
-FILL = textwrap.dedent(
-    """
-    import os
-    for _place in ('.', '/tmp', '/dev/shm'):
-        for _i in range(8):
-            try:
-                with open(f'{_place}/fill{os.getpid()}-{_i}.bin', 'wb') as _fh:
-                    for _ in range(60):
-                        _fh.write(b'x' * 2**20)
-            except OSError:
-                break
-    """
-)
+# 60 MB files until the filesystem refuses one, up to 8 per place
+FILL = fill_files((".", "/tmp", "/dev/shm"))
 
 # four children of the worker each touch 400 MB and hold it while the submission is graded
-HOLD = textwrap.dedent(
-    """
-    import os, time
-    import numpy as np
-    _ready_r, _ready_w = os.pipe()
-    _children = []
-    for _ in range(4):
-        try:
-            _pid = os.fork()
-        except OSError:
-            break
-        if _pid == 0:
-            try:
-                _held = np.ones(400 * 2**20 // 8)
-                os.write(_ready_w, b'1')
-                time.sleep(40)
-            finally:
-                os._exit(0)
-        _children.append(_pid)
-    # wait until every child holds its memory or was killed (at most 12 s: the load cap is 15 s)
-    os.set_blocking(_ready_r, False)
-    _ready, _dead, _until = 0, set(), time.monotonic() + 12
-    while _ready + len(_dead) < len(_children) and time.monotonic() < _until:
-        try:
-            _ready += len(os.read(_ready_r, 64))
-        except BlockingIOError:
-            pass
-        _dead.update(p for p in _children if p not in _dead and os.waitpid(p, os.WNOHANG)[0])
-        time.sleep(0.05)
-    """
-)
+HOLD = hold_memory(children=4, mb=400)
 
 
 def grade_beside(attack: Path, honest: Path, env: dict[str, str]) -> tuple[dict, dict, dict[str, float]]:
@@ -106,10 +65,12 @@ def test_disk_and_tmpfs_fill_stay_in_the_sized_tmpfs_and_the_honest_neighbour_ke
     attacked, neighbour, growth = grade_beside(attack, honest, {})
     assert scores(neighbour) == FULL_01
     assert scores(attacked) == FULL_01, "the attack only fills its own tmpfs: its functions still load"
-    # the attack asks for 3 x 480 MB; it gets the scratch, /tmp and /dev/shm tmpfs of one sandbox
+    # the attack asks for 3 x 480 MB; it gets the scratch, /tmp and /dev/shm tmpfs of one sandbox. These are
+    # host-wide figures, which other work on the machine moves too: the margins (128 MB) leave room for that
+    # and stay far below what the attack asks for (480 MB of disk, 1,440 MB in all)
     tmpfs_total = limits.scratch_mb + 2 * limits.tmp_mb
-    assert growth["disk"] < 64, f"the host's disk grew by {growth['disk']} MB"
-    assert growth["shmem"] < tmpfs_total + 32, f"the host's shared memory grew by {growth['shmem']} MB"
+    assert growth["disk"] < 128, f"the host's disk grew by {growth['disk']} MB"
+    assert growth["shmem"] < tmpfs_total + 128, f"the host's shared memory grew by {growth['shmem']} MB"
 
 
 def test_memory_held_by_a_submissions_processes_stays_inside_its_budget(tmp_path):

@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -89,27 +88,6 @@ def test_worker_runs_as_non_root_without_capabilities(probe):
     assert uid != 0 and gid != 0
     caps = probe.call("status_caps")
     assert all(int(v, 16) == 0 for v in caps.values()), caps
-
-
-@pytest.fixture
-def host_listener():
-    """A TCP listener on all of the host's addresses that greets every connection: (port, greeting)."""
-
-    server = socket.create_server(("0.0.0.0", 0))
-    greeting = f"host-secret-{os.getpid()}"
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                conn.sendall(greeting.encode())
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield server.getsockname()[1], greeting
-    server.close()
 
 
 def host_addresses() -> list[str]:
