@@ -3,7 +3,9 @@
 * ``student``: a :class:`mlplab.sandbox.student.Student` bound to the submission code
   of the test's task (see ``@pytest.mark.task``). For composite tasks listed in
   :data:`REFERENCE_PARTS`, the named functions/classes are replaced by the
-  reference versions, so a bug elsewhere costs points only in its own task.
+  reference versions, so a bug elsewhere costs points only in its own task. A test marked
+  ``@pytest.mark.reference_parts("Class.method")`` also gets that one method from the reference
+  (the Solver's training checks use the reference ``check_accuracy``).
 * ``ref``: the reference implementation (trusted, in this process).
 * ``rng``: a numpy Generator seeded from the grader seed and the test's id,
   so every test case has its own reproducible inputs.
@@ -47,6 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "task(id): the nbgrader grade_id this test belongs to")
     config.addinivalue_line(
         "markers",
+        "reference_parts(*names): this test also takes these parts from the reference, e.g. "
+        "'Solver.check_accuracy' (one method of the student's own class), so it does not pay for them",
+    )
+    config.addinivalue_line(
+        "markers",
         "guard: a side-effect check (e.g. inputs not modified); it earns credit only when at least one "
         "correctness check of the same task passes, so code that does nothing earns nothing",
     )
@@ -69,7 +76,8 @@ def student(request: pytest.FixtureRequest, task_id: str):
     provider = request.config.pluginmanager.get_plugin("mlplab-grading")
     if provider is None:
         pytest.fail("graders run through `mlplab grade` or the nbgrader hidden cells, not bare pytest")
-    return provider.student_for(task_id, REFERENCE_PARTS.get(task_id, ()))
+    extra = tuple(name for marker in request.node.iter_markers("reference_parts") for name in marker.args)
+    return provider.student_for(task_id, REFERENCE_PARTS.get(task_id, ()) + extra)
 
 
 @pytest.fixture

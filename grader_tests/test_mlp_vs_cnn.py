@@ -25,7 +25,10 @@ import torch
 import torch.nn.functional as F
 from checks import GradeFailure, as_array, expect
 
+from mlplab.sandbox.student import StudentError
+
 MLP_PARAMS = 3.9e6
+MLP_HIDDEN = (1024, 512, 512)  # the docstring's hidden widths
 CNN_PARAMS = 1.7e6
 PARAM_TOL = 0.05
 ADAPTERS = ("state_arrays", "parameter_arrays", "parameter_shapes", "buffer_arrays", "load_state_arrays",
@@ -135,16 +138,30 @@ def test_build_mlp_scores_have_shape_n_by_10(student, rng, channels):
 @pytest.mark.task("build_mlp")
 @pytest.mark.parametrize("channels", [3, 1])
 def test_build_mlp_is_fully_connected_on_all_input_channels(student, channels):
-    need_setup(student, "parameter_shapes")
-    shapes = student.call("parameter_shapes", student.call("build_mlp", channels))
+    need_setup(student, "parameter_shapes", "describe_layers")
+    model = student.call("build_mlp", channels)
+    shapes = student.call("parameter_shapes", model)
     expect(not any(len(s) > 2 for s in shapes.values()),
            "build_mlp should use only fully connected layers (it has convolution weights)")
-    matrices = weights_by_rank(shapes, 2)
-    expect(len(matrices) >= 2, "build_mlp should have several Linear layers")
-    first = matrices[0][1]
-    expect(first[1] == channels * 32 * 32,
-           f"the first Linear layer of build_mlp({channels}) takes {first[1]} inputs, expected "
+    linears = of_type(layer_rows(student, model, channels), "Linear")
+    expect(len(linears) >= 2, "build_mlp should have several Linear layers")
+    first = linears[0].get("in_features")
+    expect(first == channels * 32 * 32,
+           f"the first Linear layer of build_mlp({channels}) takes {first} inputs, expected "
            f"in_channels * 32 * 32 = {channels * 1024}: use in_channels")
+
+
+@pytest.mark.task("build_mlp")
+@pytest.mark.parametrize("layer", [1, 2, 3])
+def test_build_mlp_hidden_layer_has_the_specified_width(student, layer):
+    """One check per hidden layer: each width of 1024, 512, 512 is a separate part of the specification."""
+    need_setup(student, "describe_layers")
+    widths = [row.get("out_features") for row in of_type(layer_rows(student, student.call("build_mlp", 3)), "Linear")]
+    want = MLP_HIDDEN[layer - 1]
+    expect(len(widths) > layer, f"build_mlp(3) has {len(widths)} Linear layers; the specification has "
+           f"{len(MLP_HIDDEN) + 1} (hidden widths {', '.join(map(str, MLP_HIDDEN))}, then the scores)")
+    expect(widths[layer - 1] == want, f"hidden layer {layer} of build_mlp(3) has {widths[layer - 1]} units, "
+           f"specified {want} (hidden widths {', '.join(map(str, MLP_HIDDEN))})")
 
 
 # --------------------------------------------------------------------------- build_cnn
@@ -180,14 +197,14 @@ def test_build_cnn_uses_3x3_stride_1_convolutions_with_batchnorm(student):
 @pytest.mark.task("build_cnn")
 @pytest.mark.parametrize("channels", [3, 1])
 def test_build_cnn_first_layer_has_64_filters(student, channels):
-    need_setup(student, "parameter_shapes")
-    shapes = student.call("parameter_shapes", student.call("build_cnn", channels))
-    kernels = weights_by_rank(shapes, 4)
-    expect(bool(kernels), "build_cnn has no convolution")
-    first = kernels[0][1]
-    expect(first[1] == channels, f"the first convolution of build_cnn({channels}) expects {first[1]} input "
-           f"channels: use in_channels")
-    expect(first[0] == 64, f"the first convolution has {first[0]} filters, expected 64")
+    need_setup(student, "describe_layers")
+    convs = of_type(layer_rows(student, student.call("build_cnn", channels), channels), "Conv2d")
+    expect(bool(convs), "build_cnn has no convolution")
+    first = convs[0]
+    expect(first.get("in_channels") == channels, f"the first convolution of build_cnn({channels}) expects "
+           f"{first.get('in_channels')} input channels: use in_channels")
+    expect(first.get("out_channels") == 64, f"the first convolution has {first.get('out_channels')} filters, "
+           "expected 64")
 
 
 @pytest.mark.task("build_cnn")
@@ -202,10 +219,27 @@ def test_build_cnn_scores_have_shape_n_by_10(student, rng, channels):
 
 
 # --------------------------------------------------------------------------- the specified layer sequence
-def layer_rows(student, model) -> list[dict]:
-    rows = student.call("describe_layers", model)
+def layer_rows(student, model, channels: int = 3) -> list[dict]:
+    """The model's leaf layers in the order its forward pass calls them (a layer used twice appears twice),
+    so a model that registers its layers in another order than it runs them is judged by what it computes.
+    When that forward pass fails, the registration order (the scores checks report the failure)."""
+    try:
+        rows = student.call("describe_layers", model, [2, channels, 32, 32])
+    except StudentError:
+        rows = student.call("describe_layers", model)
     expect(isinstance(rows, list) and all(isinstance(r, dict) for r in rows), "could not list the model's layers")
     return rows
+
+
+def in_call_order(state: dict, rows: list[dict]) -> dict:
+    """``state`` (state_dict names -> arrays) reordered by the first call of the module owning each entry;
+    entries of modules never called keep their order at the end."""
+    first: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        first.setdefault(str(row.get("name")), i)
+    owner = {key: key.rsplit(".", 1)[0] if "." in key else "" for key in state}
+    keys = sorted(state, key=lambda k: first.get(owner[k], len(rows)))  # stable: registration order within
+    return {k: state[k] for k in keys}
 
 
 def of_type(rows: list[dict], *types: str) -> list[dict]:
@@ -251,7 +285,8 @@ def order_hints(rows: list[dict], expected: list[dict]) -> list[str]:
 
 def check_same_computation(student, ref, rng, builder: str, hint: str) -> None:
     """Load the same random weights and BN statistics into the student's and the reference model (in
-    parameter order) and compare eval-mode scores: the layer order and the pooling positions must match."""
+    the order the forward passes call their layers) and compare eval-mode scores: the layer order and the
+    pooling positions must match, however the layers are registered."""
     need_setup(student, "state_arrays", "load_state_arrays", "forward_numpy", "describe_layers")
     model = student.call(builder, 3)
     trusted = trusted_model(ref, builder, 3, seed_of(rng))
@@ -260,13 +295,16 @@ def check_same_computation(student, ref, rng, builder: str, hint: str) -> None:
         for m in trusted.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.weight.mul_(torch.as_tensor(rng.choice([-1.0, 1.0], m.num_features), dtype=m.weight.dtype))
-    want = ref.state_arrays(trusted)
+    want_rows = ref.describe_layers(trusted, (2, 3, 32, 32))
+    want = in_call_order(ref.state_arrays(trusted), want_rows)
     got = student.call("state_arrays", model)
     expect(isinstance(got, dict), "could not read the model's state")
+    rows = layer_rows(student, model)
+    got = in_call_order(got, rows)
     got_shapes = [list(np.shape(v)) or [1] for v in got.values()]  # counters travel as shape (1,)
     want_shapes = [list(np.shape(v)) or [1] for v in want.values()]
     if got_shapes != want_shapes:
-        hints = structure_hints(layer_rows(student, model), ref.describe_layers(trusted), builder)
+        hints = structure_hints(rows, want_rows, builder)
         raise GradeFailure(f"{builder}(3) does not have the specified layers"
                            + (": " + "; ".join(hints) if hints else f" (parameter shapes in order differ): {hint}"))
     put_state(student, model, {k: np.reshape(v, np.shape(got[k])) for k, v in zip(got, want.values(), strict=True)})
@@ -277,7 +315,7 @@ def check_same_computation(student, ref, rng, builder: str, hint: str) -> None:
         expected = trusted(torch.as_tensor(x)).numpy()
     err = norm_rel(scores, expected)
     if err >= 1e-4:
-        hints = order_hints(layer_rows(student, model), ref.describe_layers(trusted))
+        hints = order_hints(rows, want_rows)
         raise GradeFailure(f"with the same weights, {builder}(3) computes other scores than the specified layers "
                            f"(relative difference {err:.1e}, needs < 1e-04): " + ("; ".join(hints) or hint))
 
@@ -285,7 +323,7 @@ def check_same_computation(student, ref, rng, builder: str, hint: str) -> None:
 def check_dropout_layers(student, ref, builder: str) -> None:
     need_setup(student, "describe_layers")
     rows = of_type(layer_rows(student, student.call(builder, 3)), "Dropout")
-    want = of_type(ref.describe_layers(getattr(ref, builder)(3)), "Dropout")
+    want = of_type(ref.describe_layers(getattr(ref, builder)(3), (2, 3, 32, 32)), "Dropout")
     ps = [r.get("p") for r in rows]
     want_ps = [r.get("p") for r in want]
     if ps == want_ps:

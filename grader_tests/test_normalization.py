@@ -142,11 +142,16 @@ def test_batchnorm_forward_test_mode_uses_running_averages(student, ref, rng):
                         "test mode must not change the running averages")
 
 
-def large_mean_inputs(rng: np.random.Generator, n: int, d: int, axis: int) -> np.ndarray:
+def large_mean_inputs(rng: np.random.Generator, n: int, d: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """Data whose features (axis 0) or samples (axis 1) have a mean near +-1e6 and a spread of about 1:
-    the variance as E[x^2] - E[x]^2 then loses about 4 of its digits (catastrophic cancellation)."""
+    the variance as E[x^2] - E[x]^2 then loses about 4 of its digits (catastrophic cancellation).
+
+    Returns ``(x, centred)``: ``centred`` is the same data without the offsets (means near 0), which a
+    normalisation maps to the same output, so a wrong output on ``centred`` too is another bug.
+    """
     offsets = rng.uniform(0.5e6, 2e6, size=d if axis == 0 else (n, 1)) * rng.choice([-1.0, 1.0])
-    return rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0) + offsets
+    centred = rng.normal(size=(n, d)) * rng.uniform(0.5, 3.0)
+    return centred + offsets, centred
 
 
 VARIANCE_HINT = ("compute the variance from centred values, mean((x - mean)**2) or np.var, not as "
@@ -156,12 +161,15 @@ VARIANCE_HINT = ("compute the variance from centred values, mean((x - mean)**2) 
 @pytest.mark.task("batchnorm_forward")
 def test_batchnorm_forward_variance_is_accurate_for_large_means(student, ref, rng):
     n, d = 12, 5
-    x = large_mean_inputs(rng, n, d, axis=0)
+    x, centred = large_mean_inputs(rng, n, d, axis=0)
     gamma, beta = np.ones(d), np.zeros(d)
     param = {"mode": "train", "eps": 1e-5, "momentum": 0.9}
+    expected = ref.batchnorm_forward(x, gamma, beta, dict(param))[0]
+    # the same features without their large means first: a failure there is not cancellation
+    out, _ = unpack("batchnorm_forward", student.call("batchnorm_forward", centred, gamma, beta, dict(param)), 2)
+    check_array("out for features with a mean near 0", out, expected, 1e-7, BN_AXIS_HINT)
     out, _ = unpack("batchnorm_forward", student.call("batchnorm_forward", x, gamma, beta, dict(param)), 2)
-    check_array("out for features with a mean near 1e6", out, ref.batchnorm_forward(x, gamma, beta, dict(param))[0],
-                1e-7, VARIANCE_HINT)
+    check_array("out for features with a mean near 1e6", out, expected, 1e-7, VARIANCE_HINT)
 
 
 @pytest.mark.task("batchnorm_forward")
@@ -454,11 +462,14 @@ def test_layernorm_forward_is_independent_of_the_batch(student, rng):
 @pytest.mark.task("layernorm_forward")
 def test_layernorm_forward_variance_is_accurate_for_large_means(student, ref, rng):
     n, d = 5, 12
-    x = large_mean_inputs(rng, n, d, axis=1)
+    x, centred = large_mean_inputs(rng, n, d, axis=1)
     gamma, beta = np.ones(d), np.zeros(d)
+    expected = ref.layernorm_forward(x, gamma, beta, {"eps": 1e-5})[0]
+    # the same samples without their large means first: a failure there is not cancellation
+    out, _ = unpack("layernorm_forward", student.call("layernorm_forward", centred, gamma, beta, {"eps": 1e-5}), 2)
+    check_array("out for samples with a mean near 0", out, expected, 1e-7, LN_AXIS_HINT)
     out, _ = unpack("layernorm_forward", student.call("layernorm_forward", x, gamma, beta, {"eps": 1e-5}), 2)
-    check_array("out for samples with a mean near 1e6", out, ref.layernorm_forward(x, gamma, beta, {"eps": 1e-5})[0],
-                1e-7, VARIANCE_HINT)
+    check_array("out for samples with a mean near 1e6", out, expected, 1e-7, VARIANCE_HINT)
 
 
 @pytest.mark.task("layernorm_forward")

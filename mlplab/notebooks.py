@@ -239,13 +239,18 @@ def definitions_only(source: str, bound: set[str] | None = None) -> str:
     return ast.unparse(ast.Module(body=body, type_ignores=[])) if body else ""
 
 
-def _all_bound(source: str) -> set[str]:
+def _top_level(source: str) -> list[ast.stmt]:
+    """The top-level statements of a cell (none when it does not parse)."""
     try:
-        tree = ast.parse(strip_ipython(source))
+        return ast.parse(strip_ipython(source)).body
     except SyntaxError:
-        return set()
+        return []
+
+
+def _all_bound(source: str) -> set[str]:
+    """Every top-level name a cell binds: definitions, imports and assignments of any shape."""
     names: set[str] = set()
-    for node in tree.body:
+    for node in _top_level(source):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom,
                              ast.Assign, ast.AnnAssign, ast.AugAssign)):
             names |= _bound_names(node)
@@ -280,13 +285,9 @@ def grading_code(cells: list[Cell]) -> list[CodeUnit]:
 
 
 def defined_names(source: str) -> set[str]:
-    """Top-level names bound by ``def``/``class``/assignment in ``source``."""
-    try:
-        tree = ast.parse(strip_ipython(source))
-    except SyntaxError:
-        return set()
+    """Top-level names bound by ``def``/``class``/assignment to a plain name in ``source``."""
     names: set[str] = set()
-    for node in tree.body:
+    for node in _top_level(source):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, ast.Assign):

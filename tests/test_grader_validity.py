@@ -138,3 +138,14 @@ def test_new_findings_each_have_a_bug_that_loses_points_in_its_own_task_only(sum
     assert set(found) == wanted
     for name, m in found.items():
         assert m["killed"] and not m["collateral"], name
+
+
+def test_a_check_accuracy_bug_costs_only_the_check_accuracy_checks(summary):
+    """Solver.train calls check_accuracy: the training checks take the reference one (marker
+    ``reference_parts``), so a crashing check_accuracy fails its own 3 checks, not all 15 solver checks."""
+    bug = next(m for m in summary["mutants"] if m["name"] == "solver__check_accuracy_passes_labels")
+    assert bug["killed"] and not bug["collateral"]
+    own = bug["own"]
+    assert own["failed"] == 3 and own["passed"] == 12, own
+    assert own["score"] == pytest.approx(own["max_score"] * 12 / 15, abs=1e-3)
+    assert all("check_accuracy raised" in m and "without y" in m for m in own["messages"]), own["messages"]

@@ -9,7 +9,9 @@ parts (fault isolation: a bug in ``affine_backward`` costs points once).
 
 from __future__ import annotations
 
+import ast
 import sys
+import textwrap
 import types
 from functools import lru_cache
 from pathlib import Path
@@ -34,9 +36,13 @@ def notebook_units(stem: str, root: Path | None = None) -> list[CodeUnit]:
 def units_defining(names: tuple[str, ...] | list[str], root: Path | None = None) -> list[CodeUnit]:
     """The reference units (from any source notebook) that define any of ``names``.
 
-    Imports of those notebooks come first so the definitions can run.
+    Imports of those notebooks come first so the definitions can run. A dotted name
+    ``"Class.method"`` replaces one method of the student's own class by the reference method
+    (:func:`method_patch`), so e.g. the Solver's training tests do not pay for a bug in its
+    ``check_accuracy``; those units come after every whole definition.
     """
-    wanted = set(names)
+    wanted = {n for n in names if "." not in n}
+    methods = [n for n in names if "." in n]
     chosen: list[CodeUnit] = []
     found: set[str] = set()
     for nb in source_notebooks(root):
@@ -50,7 +56,31 @@ def units_defining(names: tuple[str, ...] | list[str], root: Path | None = None)
     missing = wanted - found
     if missing:
         raise KeyError(f"reference defines no {sorted(missing)}")
-    return chosen
+    return chosen + [method_patch(name, root) for name in methods]
+
+
+def method_patch(dotted: str, root: Path | None = None) -> CodeUnit:
+    """A unit that sets ``Class.method`` of the student's class to the reference method.
+
+    ``dotted`` is ``"Class.method"``. The unit does nothing when the student defines no such class
+    (the task's own checks say so), so it never adds a load error of its own.
+    """
+    class_name, method = dotted.split(".", 1)
+    for nb in source_notebooks(root):
+        for unit in _units(nb):
+            for node in ast.parse(unit.source).body:
+                if not (isinstance(node, ast.ClassDef) and node.name == class_name):
+                    continue
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef) and item.name == method:
+                        code = textwrap.dedent(ast.get_source_segment(unit.source, item, padded=True) or "")
+                        alias = f"_mlplab_reference_{class_name}_{method}"
+                        code = code.replace(f"def {method}(", f"def {alias}(", 1)
+                        code += (f"\nif isinstance(globals().get({class_name!r}), type):\n"
+                                 f"    {class_name}.{method} = {alias}\n"
+                                 f"del {alias}\n")
+                        return CodeUnit(f"reference {nb.stem} {dotted}", code)
+    raise KeyError(f"reference defines no {dotted}")
 
 
 @lru_cache(maxsize=8)

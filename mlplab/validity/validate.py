@@ -293,21 +293,17 @@ def fingerprint(root: Path | None = None) -> str:
     files += [
         root / "mlplab" / f"{m}.py"
         for m in (
-            "runner",
-            "student",
-            "session",
-            "values",
-            "notebook_code",
-            "reference",
-            "mutants",
-            "validate",
-            "course",
+            "notebooks",
+            "course/tasks",
+            "sandbox/session",
+            "sandbox/student",
+            "sandbox/values",
+            "grading/runner",
+            "grading/reference",
             "validity/requirements",
             "validity/validate",
             "validity/mutants",
-            "notebooks",
-            "grading/runner",
-            "grading/reference",
+            "validity/mutation",
         )
     ]
     for path in files:

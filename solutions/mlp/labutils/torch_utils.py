@@ -98,39 +98,65 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only))
 
 
-def describe_layers(model: nn.Module) -> list[dict]:
-    """One dict per leaf module, in registration order: its name, type and main settings.
+def describe_layers(model: nn.Module, example_shape: tuple[int, ...] | None = None) -> list[dict]:
+    """One dict per leaf module: its name, type and main settings.
+
+    Without ``example_shape``, in registration order. With it (e.g. ``(2, 3, 32, 32)``), one dict per
+    *call* in the order a forward pass on zeros of that shape (eval mode, no gradients) runs the leaf
+    modules: a module used twice appears twice and one never called not at all, so the list shows the
+    computation whatever order the layers were registered in.
 
     Convolutions report ``in_channels, out_channels, kernel_size, stride, padding``; linear
     layers ``in_features, out_features``; batch norms ``num_features``; dropout layers ``p``
     (the probability of dropping a unit); every entry the
     number of parameters it owns (``params``).
     """
-    rows = []
-    for name, module in model.named_modules():
-        if any(True for _ in module.children()):
-            continue
-        row: dict[str, Any] = {
-            "name": name,
-            "type": type(module).__name__,
-            "params": int(sum(p.numel() for p in module.parameters(recurse=False))),
-        }
-        if isinstance(module, nn.modules.conv._ConvNd):
-            row.update(
-                in_channels=int(module.in_channels),
-                out_channels=int(module.out_channels),
-                kernel_size=[int(k) for k in module.kernel_size],
-                stride=[int(s) for s in module.stride],
-                padding=module.padding if isinstance(module.padding, str) else [int(p) for p in module.padding],
-            )
-        elif isinstance(module, nn.Linear):
-            row.update(in_features=int(module.in_features), out_features=int(module.out_features))
-        elif isinstance(module, nn.modules.batchnorm._BatchNorm):
-            row.update(num_features=int(module.num_features))
-        elif isinstance(module, nn.modules.dropout._DropoutNd):
-            row.update(p=float(module.p))
-        rows.append(row)
-    return rows
+    leaves = {name: m for name, m in model.named_modules() if not any(True for _ in m.children())}
+    order = list(leaves) if example_shape is None else _call_order(model, leaves, tuple(example_shape))
+    return [_describe(name, leaves[name]) for name in order]
+
+
+def _call_order(model: nn.Module, leaves: dict[str, nn.Module], example_shape: tuple[int, ...]) -> list[str]:
+    """Names of the leaf modules in the order one eval-mode forward pass on zeros calls them."""
+    order: list[str] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, _o, name=name: order.append(name)) for name, m in leaves.items()]
+    modes = {m: m.training for m in model.modules()}
+    first = next(iter(model.parameters()), None)
+    example = torch.zeros(example_shape, device=first.device if first is not None else None,
+                          dtype=first.dtype if first is not None and first.is_floating_point() else torch.float32)
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for m, training in modes.items():
+            m.training = training
+    return order
+
+
+def _describe(name: str, module: nn.Module) -> dict:
+    row: dict[str, Any] = {
+        "name": name,
+        "type": type(module).__name__,
+        "params": int(sum(p.numel() for p in module.parameters(recurse=False))),
+    }
+    if isinstance(module, nn.modules.conv._ConvNd):
+        row.update(
+            in_channels=int(module.in_channels),
+            out_channels=int(module.out_channels),
+            kernel_size=[int(k) for k in module.kernel_size],
+            stride=[int(s) for s in module.stride],
+            padding=module.padding if isinstance(module.padding, str) else [int(p) for p in module.padding],
+        )
+    elif isinstance(module, nn.Linear):
+        row.update(in_features=int(module.in_features), out_features=int(module.out_features))
+    elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+        row.update(num_features=int(module.num_features))
+    elif isinstance(module, nn.modules.dropout._DropoutNd):
+        row.update(p=float(module.p))
+    return row
 
 
 def _to_numpy(t: torch.Tensor) -> np.ndarray:
