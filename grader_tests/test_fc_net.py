@@ -271,6 +271,8 @@ def tiny_image_set(rng: np.random.Generator, n: int = 50) -> tuple[np.ndarray, n
 def read_constant(student, name: str) -> float:
     expect(student.has(name), f"define {name} in the answer cell")
     value = student.get(name)
+    expect(value is not None, f"not answered yet: {name} is still None, set it to a number in the answer cell "
+                              "(and delete its raise NotImplementedError)")
     expect(isinstance(value, (int, float)) and not isinstance(value, bool),
            f"{name} should be a number, got {type(value).__name__}")
     value = float(value)
