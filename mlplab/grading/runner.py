@@ -433,14 +433,22 @@ def grade_path(
             provider.units(stem)
         except StudentError as exc:
             errors.append(exc.message)
+    # tasks of notebooks the submission lacks are answered here, without collecting their graders (a
+    # submission without notebook 05 never imports PyTorch just to hear that 05 is missing)
+    absent = {t for t in wanted if task_table[t].notebook not in submission.notebooks}
     plugin = GradingPlugin(
         provider,
         task_table,
-        wanted,
+        wanted - absent,
         seed=seed,
         task_timeout_s=config.limits.task_timeout_s,
         submission_timeout_s=config.limits.submission_timeout_s,
     )
+    for task_id in absent:
+        task = task_table[task_id]
+        plugin.results[task_id] = TaskResult(
+            task, failed=1, messages=[f"{task_id}: {task.notebook}.ipynb is missing from the submission"]
+        )
     # start every worker this submission needs now: loading (imports, torch) overlaps with grading
     _import_in_background(sorted(submission.notebooks), root)
     parts = reference_parts(root)
