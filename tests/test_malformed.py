@@ -80,6 +80,28 @@ def test_missing_notebook_is_reported(submission):
     assert _full(result, LAYERS) and _zero(result, NORM)
 
 
+def test_tasks_of_a_missing_notebook_say_so_without_loading_its_graders(submission, tmp_path):
+    """05's graders import PyTorch: a submission without 05 must not pay for that to hear that 05 is missing."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from mlplab.grading.runner import grade_path\n"
+        f"result = grade_path({str(submission)!r})\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'tasks': result['tasks']}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not out["torch"], "grading notebooks 01-02 imported PyTorch"
+    build_cnn = out["tasks"]["build_cnn"]
+    assert build_cnn["score"] == 0
+    assert build_cnn["messages"] == ["build_cnn: 05_mlp_vs_cnn.ipynb is missing from the submission"]
+    assert _full(out, LAYERS + NORM)
+
+
 def test_extra_notebooks_are_ignored_with_a_note(submission):
     (submission / "my_experiments.ipynb").write_text(
         json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})

@@ -251,7 +251,9 @@ def grader_messages(root: Path | None = None) -> dict[str, str]:
                 keep(template)
         if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("messages.append"):
             for template in strings(node.args[0]):
-                keep(template.removeprefix("{0}: ") if template.startswith("{0}: ") else template)
+                if template.startswith("{0}: "):  # "task_id: message": the message, its values renumbered
+                    template = re.sub(r"\{(\d+)\}", lambda m: f"{{{int(m.group(1)) - 1}}}", template[len("{0}: "):])
+                keep(template)
     return found
 
 

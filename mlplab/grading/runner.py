@@ -445,10 +445,8 @@ def grade_path(
         submission_timeout_s=config.limits.submission_timeout_s,
     )
     for task_id in absent:
-        task = task_table[task_id]
-        plugin.results[task_id] = TaskResult(
-            task, failed=1, messages=[f"{task_id}: {task.notebook}.ipynb is missing from the submission"]
-        )
+        result = plugin.results[task_id] = TaskResult(task_table[task_id], failed=1)
+        result.messages.append(f"{task_id}: {task_table[task_id].notebook}.ipynb is missing from the submission")
     # start every worker this submission needs now: loading (imports, torch) overlaps with grading
     _import_in_background(sorted(submission.notebooks), root)
     parts = reference_parts(root)
