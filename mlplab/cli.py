@@ -145,17 +145,23 @@ def cmd_i18n(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _known_assignment(command: str, assignment: str) -> bool:
+    """False (after one sentence on stderr) when ``assignment`` is not this course's assignment."""
+    from mlplab.course.tasks import ASSIGNMENT
+
+    if assignment == ASSIGNMENT:
+        return True
+    print(f"mlplab {command}: unknown assignment {assignment!r} (this course has {ASSIGNMENT!r})", file=sys.stderr)
+    return False
+
+
 def cmd_autograde(args: argparse.Namespace) -> int:
     from mlplab.autograde import SchedulerUnreachable, autograde, class_table
     from mlplab.course.gradebook import GradebookNotReady, student_summaries
-    from mlplab.course.tasks import ASSIGNMENT, course_root
+    from mlplab.course.tasks import course_root
     from mlplab.sandbox.launch import bwrap_path
 
-    if args.assignment != ASSIGNMENT:
-        print(
-            f"mlplab autograde: unknown assignment {args.assignment!r} (this course has {ASSIGNMENT!r})",
-            file=sys.stderr,
-        )
+    if not _known_assignment("autograde", args.assignment):
         return 2
     if not args.unsafe and bwrap_path() is None:
         print(
@@ -200,13 +206,9 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
 
 def cmd_extend(args: argparse.Namespace) -> int:
     from mlplab.course.gradebook import GradebookNotReady, grant_extension
-    from mlplab.course.tasks import ASSIGNMENT, course_root
+    from mlplab.course.tasks import course_root
 
-    if args.assignment != ASSIGNMENT:
-        print(
-            f"mlplab extend: unknown assignment {args.assignment!r} (this course has {ASSIGNMENT!r})",
-            file=sys.stderr,
-        )
+    if not _known_assignment("extend", args.assignment):
         return 2
     if (args.days is None) == (args.until is None):
         print("mlplab extend: give exactly one of --days N or --until DATE", file=sys.stderr)
