@@ -169,3 +169,70 @@ def plot_histograms(
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_error_bars(
+    series: Mapping[str, Mapping[float, Sequence[float]]],
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str = "",
+    scale: float = 1.0,
+    log_x: bool = False,
+) -> Figure:
+    """Mean ± one standard error over seeds, one line per series.
+
+    Args:
+        series: ``{series name: {x: values over seeds}}`` (e.g. ``{"adam": {1e-3: [0.52, 0.55, 0.53]}}``).
+        xlabel, ylabel, title: axis labels and figure title (the y label gets "(mean ± SE)" appended).
+        scale: multiplies the values (100 for percent).
+        log_x: logarithmic x axis (learning rates, weight scales).
+    """
+    from labutils.stats import mean_interval
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, points in series.items():
+        xs = sorted(points)
+        intervals = [mean_interval(points[x]) for x in xs]
+        means = np.array([iv.mean for iv in intervals]) * scale
+        errs = np.array([0.0 if np.isnan(iv.se) else iv.se for iv in intervals]) * scale
+        ax.errorbar(xs, means, yerr=errs, marker="o", capsize=3, label=f"{name} (n = {intervals[0].n})")
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"{ylabel} (mean ± SE)" if ylabel else "mean ± SE")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_comparison(
+    rows: Mapping[str, Sequence[float]],
+    ylabel: str = "",
+    title: str = "",
+    scale: float = 100.0,
+) -> Figure:
+    """Bar chart of mean ± one standard error per setting (``rows``: ``{name: values over seeds}``).
+
+    The individual values are drawn as dots on each bar, so a reader sees the spread, not just the bar.
+    """
+    from labutils.stats import mean_interval
+
+    names = list(rows)
+    intervals = [mean_interval(rows[name]) for name in names]
+    fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(names)), 4))
+    xs = np.arange(len(names))
+    means = np.array([iv.mean for iv in intervals]) * scale
+    errs = np.array([0.0 if np.isnan(iv.se) else iv.se for iv in intervals]) * scale
+    ax.bar(xs, means, yerr=errs, capsize=4, alpha=0.6)
+    for x, name in zip(xs, names, strict=True):
+        values = np.asarray(rows[name], dtype=np.float64) * scale
+        ax.plot(np.full(values.shape, x), values, "k.", markersize=4)
+    ax.set_xticks(xs)
+    ax.set_xticklabels(names, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(f"{ylabel} (mean ± SE)" if ylabel else "mean ± SE")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
