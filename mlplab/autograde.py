@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplab.course.tasks import ASSIGNMENT, course_root, tasks
+from mlplab.coursedir import ASSIGNMENT, course_root, tasks
 
 RESULT_DIR = ".mlplab"
 JOB_TIMEOUT_S = 900

@@ -27,7 +27,7 @@ from mlplab.sandbox.launch import Limits, SandboxConfig, SandboxUnavailable
 
 
 def _sandbox_config(args: argparse.Namespace) -> SandboxConfig:
-    from mlplab.course.tasks import release_dir
+    from mlplab.coursedir import release_dir
 
     _limits_to_env(args)
     try:
@@ -147,7 +147,7 @@ def cmd_i18n(args: argparse.Namespace) -> int:
 
 def _known_assignment(command: str, assignment: str) -> bool:
     """False (after one sentence on stderr) when ``assignment`` is not this course's assignment."""
-    from mlplab.course.tasks import ASSIGNMENT
+    from mlplab.coursedir import ASSIGNMENT
 
     if assignment == ASSIGNMENT:
         return True
@@ -158,7 +158,7 @@ def _known_assignment(command: str, assignment: str) -> bool:
 def cmd_autograde(args: argparse.Namespace) -> int:
     from mlplab.autograde import SchedulerUnreachable, autograde, class_table
     from mlplab.course.gradebook import GradebookNotReady, student_summaries
-    from mlplab.course.tasks import course_root
+    from mlplab.coursedir import course_root
     from mlplab.sandbox.launch import bwrap_path
 
     if not _known_assignment("autograde", args.assignment):
@@ -206,7 +206,7 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
 
 def cmd_extend(args: argparse.Namespace) -> int:
     from mlplab.course.gradebook import GradebookNotReady, grant_extension
-    from mlplab.course.tasks import course_root
+    from mlplab.coursedir import course_root
 
     if not _known_assignment("extend", args.assignment):
         return 2
@@ -298,7 +298,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:
-    from mlplab.course.tasks import course_root
+    from mlplab.coursedir import course_root
     from mlplab.integrity.similarity import run
     from mlplab.notebooks import NotebookError
 
@@ -330,7 +330,7 @@ def cmd_similarity(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from mlplab.course.export import EXPORTERS, export_grades
-    from mlplab.course.tasks import course_root
+    from mlplab.coursedir import course_root
 
     canvas_ids = {}
     for item in args.canvas_id or []:
@@ -490,7 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _course_of_the_graded_path(args: argparse.Namespace) -> None:
     """``mlplab grade`` writes nothing to a course, so outside one it may still grade: with the course
     that holds PATH, else the course kit this toolkit was installed from. A note on stderr says which."""
-    from mlplab.course.tasks import CONFIG, COURSE_ENV, find_course
+    from mlplab.coursedir import CONFIG, COURSE_ENV, find_course
 
     if os.environ.get(COURSE_ENV) or find_course(Path.cwd()):
         return
@@ -507,7 +507,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     A missing or incomplete course is one sentence on stderr and exit status 2, never a traceback.
     """
-    from mlplab.course.tasks import COURSE_ENV, CourseError, course_root, require_graders
+    from mlplab.coursedir import COURSE_ENV, CourseError, course_root, require_graders
 
     if args.course:
         os.environ[COURSE_ENV] = str(Path(args.course).expanduser().resolve())  # graders' subprocesses inherit it

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mlplab.course.generate import generate, nbgrader
-from mlplab.course.tasks import ASSIGNMENT, course_root
+from mlplab.coursedir import ASSIGNMENT, course_root
 from mlplab.validity.mutants import apply_to_source, edit_notebook, load_change, solution_sources
 
 COURSE_PARTS = ("nbgrader_config.py", "source", "grader_tests")

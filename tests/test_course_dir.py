@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from mlplab.course.tasks import CourseError, course_root, find_course, manual_tasks, tasks
+from mlplab.coursedir import CourseError, course_root, find_course, manual_tasks, tasks
 
 from .conftest import ROOT
 from .submissions import build

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlplab.course.tasks import tasks
+from mlplab.coursedir import tasks
 
 from .conftest import RELEASE, SOURCE, grade_json, source_notebooks
 

@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from mlplab.course.tasks import tasks
+from mlplab.coursedir import tasks
 from mlplab.demo import class_roster, run_demo
 
 from .conftest import AUTOGRADE_SLOTS, slot

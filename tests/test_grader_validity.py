@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlplab.course.tasks import tasks
+from mlplab.coursedir import tasks
 from mlplab.validity.mutants import apply_to_source, load_all, solution_sources
 from mlplab.validity.validate import (
     DEFAULT_SEEDS,

@@ -11,7 +11,7 @@ import pytest
 
 from mlplab.course import i18n
 from mlplab.course.generate import scratch_course
-from mlplab.course.tasks import source_dir
+from mlplab.coursedir import source_dir
 
 from .conftest import ROOT, SOURCE, grade_json, source_notebooks
 

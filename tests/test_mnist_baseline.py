@@ -3,7 +3,7 @@
 
 import sys
 
-from mlplab.course.tasks import source_dir
+from mlplab.coursedir import source_dir
 from mlplab.grading.reference import reference
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.pool import NullPool
 from mlplab.autograde import RESULT_DIR, autograde
 from mlplab.course.generate import nbgrader
 from mlplab.course.gradebook import exported_totals
-from mlplab.course.tasks import tasks
+from mlplab.coursedir import tasks
 
 from .conftest import AUTOGRADE_SLOTS, ROOT, slot
 from .submissions import build

@@ -19,7 +19,7 @@ from mlplab.autograde import autograde, class_table, result_path
 from mlplab.course.generate import nbgrader
 from mlplab.course.gradebook import Writer, course_config, grant_extension, student_summaries
 from mlplab.course.late import late_penalty
-from mlplab.course.tasks import manual_tasks, tasks
+from mlplab.coursedir import manual_tasks, tasks
 from mlplab.validity.mutants import edit_notebook
 
 from .conftest import RELEASE, ROOT

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from mlplab.course.tasks import ASSIGNMENT, course_root
+from mlplab.coursedir import ASSIGNMENT, course_root
 
 COURSE_FILES = ("nbgrader_config.py",)
 

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SAWarning
 from traitlets.config import Config, PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
-from mlplab.course.tasks import ASSIGNMENT, release_dir
+from mlplab.coursedir import ASSIGNMENT, release_dir
 from mlplab.notebooks import NotebookError, read_cells
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)

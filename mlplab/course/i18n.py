@@ -34,7 +34,7 @@ from pathlib import Path
 
 import nbformat
 
-from mlplab.course.tasks import ASSIGNMENT, course_root, source_dir
+from mlplab.coursedir import ASSIGNMENT, course_root, source_dir
 
 LANGUAGES = ("zh",)
 HEADER = re.compile(r"^=== (cell|file|message) (\S+) sha256:([0-9a-f]{16})\s*$")

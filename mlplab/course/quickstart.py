@@ -16,7 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
-from mlplab.course.tasks import ASSIGNMENT, CONFIG, GRADERS, CourseError
+from mlplab.coursedir import ASSIGNMENT, CONFIG, GRADERS, CourseError
 
 COURSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 IGNORE = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc", ".pytest_cache")

@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from mlplab.course.tasks import course_root, tasks
+from mlplab.coursedir import course_root, tasks
 from mlplab.grading.reference import units_defining
 from mlplab.grading.runner import GradingPlugin, run_graders
 from mlplab.notebooks import NotebookError, grading_code, read_cells

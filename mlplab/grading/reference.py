@@ -16,7 +16,7 @@ import types
 from functools import lru_cache
 from pathlib import Path
 
-from mlplab.course.tasks import course_root, source_dir, source_notebooks
+from mlplab.coursedir import course_root, source_dir, source_notebooks
 from mlplab.notebooks import CodeUnit, defined_names, grading_code, read_cells
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from mlplab.course.tasks import Task, course_root, release_dir, tasks, use_graders
+from mlplab.coursedir import Task, course_root, release_dir, tasks, use_graders
 from mlplab.grading.reference import units_defining
 from mlplab.notebooks import CodeUnit, NotebookError, grading_code, read_cells
 from mlplab.sandbox.launch import SandboxConfig, worker_command

@@ -498,7 +498,7 @@ def run(
     progress: bool = False,
 ) -> tuple[dict, Result]:
     """``mlplab similarity``: compare the class, write the HTML report; returns the JSON object and the result."""
-    from mlplab.course.tasks import tasks as task_table
+    from mlplab.coursedir import tasks as task_table
     from mlplab.integrity.report_html import write_report
 
     release = root / "release" / assignment

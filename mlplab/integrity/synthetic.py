@@ -155,7 +155,7 @@ def release_templates(release: Path, stem: str) -> dict[str, str]:
 def answer_pools(root: Path) -> dict[str, dict[str, list[str]]]:
     """notebook stem -> solution cell -> answers: the reference, every correct variant and every mutant
     (a realistic bug is still someone's own code) of ``grader_tests/``."""
-    from mlplab.course.tasks import source_notebooks
+    from mlplab.coursedir import source_notebooks
     from mlplab.validity.mutants import apply_to_source, load_all, solution_sources
 
     pools: dict[str, dict[str, list[str]]] = {}

@@ -39,7 +39,7 @@ def _exchange_of(root: Path) -> Path:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from mlplab.course.tasks import course_root
+    from mlplab.coursedir import course_root
     from mlplab.service.app import serve
     from mlplab.service.policy import PolicyError
 

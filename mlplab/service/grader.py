@@ -260,7 +260,7 @@ def write_official_grade(root: Path, db_url: str, attempt: Attempt) -> None:
     same ``submitted/`` folder grades the same files and so gives the same grades.
     """
     from mlplab.course.gradebook import Writer
-    from mlplab.course.tasks import ASSIGNMENT
+    from mlplab.coursedir import ASSIGNMENT
 
     if attempt.assignment != ASSIGNMENT:
         return

@@ -226,7 +226,7 @@ def start_demo(folder: Path, *, port: int, prefix: str = "mlp-", attempts: int |
                rescan_s: float = 10.0, source_root: Path | None = None) -> tuple[subprocess.Popen, dict]:
     """Prepare everything and start the hub; returns the hub process and the demo's facts
     (``url``, ``accounts``, ``course``, ``exchange``, ``db_url``, ``log``)."""
-    from mlplab.course.tasks import course_root
+    from mlplab.coursedir import course_root
 
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)

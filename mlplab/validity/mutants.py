@@ -26,7 +26,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplab.course.tasks import course_root
+from mlplab.coursedir import course_root
 
 MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
@@ -124,7 +124,7 @@ def solution_sources(notebook: Path) -> dict[str, str]:
 
 
 def notebook_of_cell(cell: str, root: Path | None = None) -> Path:
-    from mlplab.course.tasks import source_notebooks
+    from mlplab.coursedir import source_notebooks
 
     for nb in source_notebooks(root):
         if cell in solution_sources(nb):

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplab.course.tasks import source_notebooks
+from mlplab.coursedir import source_notebooks
 from mlplab.validity.mutants import MARKER, _cell_source
 
 # cosmic-ray operators: arithmetic, comparisons, unary signs, booleans, numbers, loops

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplab.course.tasks import course_root, source_notebooks
+from mlplab.coursedir import course_root, source_notebooks
 from mlplab.validity.mutants import solution_sources
 
 REQUIREMENT_WORDS = re.compile(

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlplab.course.tasks import Task, course_root, source_dir, source_notebooks, tasks, use_graders
+from mlplab.coursedir import Task, course_root, source_dir, source_notebooks, tasks, use_graders
 from mlplab.notebooks import CodeUnit, defined_names, grading_code, read_cells, strip_ipython
 from mlplab.validity.mutants import Change, apply_to_source, load_all, solution_sources
 
@@ -294,7 +294,7 @@ def fingerprint(root: Path | None = None) -> str:
         root / "mlplab" / f"{m}.py"
         for m in (
             "notebooks",
-            "course/tasks",
+            "coursedir",
             "sandbox/session",
             "sandbox/student",
             "sandbox/values",
