@@ -22,8 +22,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlplab.sandbox.launch import Limits, SandboxConfig, SandboxUnavailable
+
+if TYPE_CHECKING:
+    from mlplab.integrity.similarity import Result, Settings
 
 
 def _sandbox_config(args: argparse.Namespace) -> SandboxConfig:
@@ -297,16 +301,47 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if summary["ok"] else 1
 
 
+def default_report_path(root: Path, assignment: str) -> Path:
+    return root / "similarity" / f"{assignment}.html"
+
+
+def run_similarity(
+    root: Path,
+    assignment: str,
+    out: Path | None = None,
+    threshold: float | None = None,
+    settings: Settings | None = None,
+    progress: bool = False,
+) -> tuple[dict, Result]:
+    """``mlplab similarity``: compare the class, write the HTML report; returns the JSON object and the result."""
+    from mlplab.coursedir import tasks as task_table
+    from mlplab.integrity.report_html import write_report
+    from mlplab.integrity.similarity import analyse, submissions
+
+    release = root / "release" / assignment
+    if not release.is_dir():
+        raise FileNotFoundError(f"unknown assignment {assignment!r}: no released notebooks at {release}")
+    submitted = root / "submitted"
+    if not submissions(submitted, assignment):
+        raise FileNotFoundError(f"no submissions of {assignment!r} under {submitted} (run `nbgrader collect` first)")
+    try:
+        known = list(task_table(root))
+    except (OSError, ValueError):
+        known = []
+    result = analyse(submitted, release, assignment, known, settings, threshold, progress)
+    path = write_report(result, (out or default_report_path(root, assignment)).resolve(), threshold)
+    return {"pairs": [p.to_json() for p in result.pairs], "report": str(path)}, result
+
+
 def cmd_similarity(args: argparse.Namespace) -> int:
     from mlplab.coursedir import course_root
-    from mlplab.integrity.similarity import run
     from mlplab.notebooks import NotebookError
 
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         print("mlplab similarity: --threshold must be between 0 and 1", file=sys.stderr)
         return 2
     try:
-        report, result = run(
+        report, result = run_similarity(
             course_root(), args.assignment, Path(args.out) if args.out else None, args.threshold, progress=not args.json
         )
     except (FileNotFoundError, NotebookError) as exc:

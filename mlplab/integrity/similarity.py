@@ -483,34 +483,3 @@ def analyse(
         settings=settings,
         common_limit=limits,
     )
-
-
-def default_report_path(root: Path, assignment: str) -> Path:
-    return root / "similarity" / f"{assignment}.html"
-
-
-def run(
-    root: Path,
-    assignment: str,
-    out: Path | None = None,
-    threshold: float | None = None,
-    settings: Settings | None = None,
-    progress: bool = False,
-) -> tuple[dict, Result]:
-    """``mlplab similarity``: compare the class, write the HTML report; returns the JSON object and the result."""
-    from mlplab.coursedir import tasks as task_table
-    from mlplab.integrity.report_html import write_report
-
-    release = root / "release" / assignment
-    if not release.is_dir():
-        raise FileNotFoundError(f"unknown assignment {assignment!r}: no released notebooks at {release}")
-    submitted = root / "submitted"
-    if not submissions(submitted, assignment):
-        raise FileNotFoundError(f"no submissions of {assignment!r} under {submitted} (run `nbgrader collect` first)")
-    try:
-        known = list(task_table(root))
-    except (OSError, ValueError):
-        known = []
-    result = analyse(submitted, release, assignment, known, settings, threshold, progress)
-    path = write_report(result, (out or default_report_path(root, assignment)).resolve(), threshold)
-    return {"pairs": [p.to_json() for p in result.pairs], "report": str(path)}, result
