@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mlplab.sandbox.launch import sandbox_uid  # noqa: E402
+from mlplab.sandbox.host.launch import sandbox_uid  # noqa: E402
 from tests.attacks import fill_files, hold_memory  # noqa: E402
 from tests.hostgrowth import GrowthMeter  # noqa: E402
 from tests.submissions import build  # noqa: E402

@@ -5,7 +5,7 @@ Every submission in ``submitted/<student>/mlp/`` is an independent job:
 1. its files are copied into a private workspace (the submission itself is
    never opened for writing);
 2. ``mlplab grade`` runs on the copy in its own trusted process, which starts
-   sandboxed workers for the student code (see :mod:`mlplab.sandbox.launch`);
+   sandboxed workers for the student code (see :mod:`mlplab.sandbox.host.launch`);
 3. the result (a value-only JSON object) is cached under
    ``autograded/.mlplab/<student>.json`` with a hash of the submission and of
    the graders, so re-running is idempotent and resumes after an interruption.

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlplab.sandbox.launch import Limits, SandboxConfig, SandboxUnavailable
+from mlplab.sandbox.host.launch import Limits, SandboxConfig, SandboxUnavailable
 
 if TYPE_CHECKING:
     from mlplab.integrity.similarity import Result, Settings
@@ -64,7 +64,7 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
 
 def _warn_once_about_budget() -> None:
     """For a batch: say once (here) whether submissions get a memory cgroup; the jobs stay quiet."""
-    from mlplab.sandbox import budget
+    from mlplab.sandbox.host import budget
 
     try:
         limit = Limits.from_env().memory_mb
@@ -163,7 +163,7 @@ def cmd_autograde(args: argparse.Namespace) -> int:
     from mlplab.autograde import SchedulerUnreachable, autograde, class_table
     from mlplab.course.gradebook import GradebookNotReady, student_summaries
     from mlplab.coursedir import course_root
-    from mlplab.sandbox.launch import bwrap_path
+    from mlplab.sandbox.host.launch import bwrap_path
 
     if not _known_assignment("autograde", args.assignment):
         return 2
@@ -231,7 +231,7 @@ def cmd_extend(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from mlplab.demo import main as demo_main
-    from mlplab.sandbox.launch import bwrap_path
+    from mlplab.sandbox.host.launch import bwrap_path
 
     if bwrap_path() is None:
         print(

@@ -41,7 +41,7 @@ def slot(k: int) -> int:
 
 def slot_uids() -> range:
     """The sandbox uids of this xdist worker's range."""
-    from mlplab.sandbox.launch import sandbox_uid
+    from mlplab.sandbox.host.launch import sandbox_uid
 
     return range(sandbox_uid(slot(0)), sandbox_uid(slot(SLOTS_PER_WORKER - 1)) + 1)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from mlplab.sandbox import budget
-from mlplab.sandbox.launch import Limits, sandbox_uid
+from mlplab.sandbox.host import budget
+from mlplab.sandbox.host.launch import Limits, sandbox_uid
 
 from .attacks import fill_files, hold_memory
 from .conftest import ROOT, grade_json, slot
@@ -140,7 +140,7 @@ def test_without_a_cgroup_grading_works_and_says_once_which_guarantee_is_missing
     script = textwrap.dedent(
         f"""
         import sys
-        from mlplab.sandbox import budget
+        from mlplab.sandbox.host import budget
         budget._mounts = lambda: []
         from mlplab.grading.runner import grade_path
         for _ in range(2):

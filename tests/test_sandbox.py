@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from mlplab.notebooks import CodeUnit
-from mlplab.sandbox import launch as sandbox
-from mlplab.sandbox.launch import Limits, SandboxConfig, SandboxUnavailable
+from mlplab.sandbox.host import launch as sandbox
+from mlplab.sandbox.host.launch import Limits, SandboxConfig, SandboxUnavailable
+from mlplab.sandbox.host.remote_student import RemoteStudent
 from mlplab.sandbox.student import StudentCrash, StudentError, StudentTimeout
-from mlplab.sandbox.worker_client import RemoteStudent
 
 from .conftest import RELEASE, ROOT, slot
 
@@ -286,7 +286,7 @@ def test_a_sandbox_that_cannot_start_says_why_instead_of_zygote_lost(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys
-        from mlplab.sandbox import launch
+        from mlplab.sandbox.host import launch
         launch.SCRATCH = "/proc/no-such-dir/scratch"
         from mlplab.cli import main
         sys.exit(main(["grade", {str(submission)!r}, "--json"]))
@@ -300,7 +300,7 @@ def test_a_sandbox_that_cannot_start_says_why_instead_of_zygote_lost(tmp_path):
 
 
 def test_a_worker_over_the_submissions_memory_budget_fails_its_call_with_a_clear_message():
-    from mlplab.sandbox import budget
+    from mlplab.sandbox.host import budget
 
     why = budget.probe(64)
     if why:
@@ -316,7 +316,8 @@ def test_a_worker_over_the_submissions_memory_budget_fails_its_call_with_a_clear
 
 @pytest.mark.parametrize("modules", [(), ("numpy",)], ids=["first-contact-fork", "first-contact-preload"])
 def test_a_sandbox_that_cannot_start_raises_the_start_error_not_zygote_lost(monkeypatch, modules):
-    from mlplab.sandbox.worker_client import Forkserver, SandboxStartError
+    from mlplab.sandbox.host.pool import Forkserver
+    from mlplab.sandbox.host.protocol import SandboxStartError
 
     monkeypatch.setattr(sandbox, "SCRATCH", "/proc/no-such-dir/scratch")
     server = Forkserver(SandboxConfig(slot=SLOT))

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from mlplab import autograde
-from mlplab.sandbox.launch import Limits
+from mlplab.sandbox.host.launch import Limits
 
 from .conftest import ROOT, grade_json
 from .submissions import build, scores

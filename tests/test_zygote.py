@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from mlplab.notebooks import CodeUnit
-from mlplab.sandbox import launch as sandbox
-from mlplab.sandbox.launch import SandboxConfig
+from mlplab.sandbox.host import launch as sandbox
+from mlplab.sandbox.host.launch import SandboxConfig
+from mlplab.sandbox.host.pool import Forkserver, preload_modules
+from mlplab.sandbox.host.remote_student import RemoteStudent
 from mlplab.sandbox.student import StudentTimeout
-from mlplab.sandbox.worker_client import Forkserver, RemoteStudent, preload_modules
 
 from .conftest import RELEASE, ROOT, slot
 from .test_sandbox import FORK_LOOP, sandbox_uid_processes_gone
@@ -194,8 +195,9 @@ def test_killing_the_grading_process_ends_the_sandbox_and_all_its_workers(tmp_pa
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
         from mlplab.notebooks import CodeUnit
-        from mlplab.sandbox.launch import SandboxConfig
-        from mlplab.sandbox.worker_client import Forkserver, RemoteStudent
+        from mlplab.sandbox.host.launch import SandboxConfig
+        from mlplab.sandbox.host.pool import Forkserver
+        from mlplab.sandbox.host.remote_student import RemoteStudent
         server = Forkserver(SandboxConfig(slot={slot(3)}))
         students = [RemoteStudent([CodeUnit("f", "def f():\\n    return 1")], server.config, forkserver=server)
                     for _ in range(2)]

@@ -27,7 +27,7 @@ import pytest
 from mlplab.coursedir import Task, course_root, release_dir, tasks, use_graders
 from mlplab.grading.reference import units_defining
 from mlplab.notebooks import CodeUnit, NotebookError, grading_code, read_cells
-from mlplab.sandbox.launch import SandboxConfig, worker_command
+from mlplab.sandbox.host.launch import SandboxConfig, worker_command
 from mlplab.sandbox.student import Student, StudentCrash, StudentError, StudentTimeout
 
 MAX_MESSAGES_PER_TASK = 8
@@ -318,7 +318,7 @@ class RemoteProvider:
     """Builds sandboxed students for the notebooks of one submission.
 
     All of them are workers forked from the submission's sandboxes (see
-    :class:`mlplab.sandbox.worker_client.Forkserver`), which import the heavy libraries once.
+    :class:`mlplab.sandbox.host.pool.Forkserver`), which import the heavy libraries once.
     """
 
     def __init__(self, submission: Submission, config: SandboxConfig, root: Path) -> None:
@@ -333,7 +333,7 @@ class RemoteProvider:
 
     def forkserver(self):
         """The submission's workers' source (created on first use)."""
-        from mlplab.sandbox.worker_client import Forkserver
+        from mlplab.sandbox.host.pool import Forkserver
 
         with self._lock:
             if self._forkserver is None:
@@ -367,7 +367,7 @@ class RemoteProvider:
         return units
 
     def __call__(self, stem: str, reference_names: tuple[str, ...]) -> Student:
-        from mlplab.sandbox.worker_client import RemoteStudent
+        from mlplab.sandbox.host.remote_student import RemoteStudent
 
         units = self.units(stem)
         if reference_names:
@@ -389,7 +389,7 @@ def _import_in_background(stems: list[str], root: Path) -> None:
     per-module import locks make the graders' own ``import torch`` wait for it, never run it twice.
     """
     from mlplab.grading.reference import notebook_units
-    from mlplab.sandbox.worker_client import preload_modules
+    from mlplab.sandbox.host.pool import preload_modules
 
     units: list[CodeUnit] = []
     for stem in stems:

@@ -1,3 +1,6 @@
-"""The untrusted side and its transport: how a submission's sandbox starts (``launch``), its fork
-server (``zygote``) and workers, the value-only channel (``values``), and the ``Student`` handle
-graders use to call student code (``student``, ``worker_client``)."""
+"""The untrusted side and its transport.
+
+``inside/`` is the code that runs in a submission's sandbox (the fork server ``zygote``, a ``worker``'s
+request loop, the student ``session``); ``host/`` runs in the grading process (``launch`` and ``budget``:
+how a sandbox starts; ``protocol``, ``pool``, ``remote_student``: talking to it). Both sides share the
+value-only channel (``values``) and the ``Student`` interface graders use (``student``)."""

@@ -12,7 +12,7 @@ Graders (``grader_tests/``) only ever see this interface::
 Arguments and results are plain values (numbers, strings, numeric arrays,
 lists / tuples / str-keyed dicts of them); other objects are Handles. Two
 implementations exist: :class:`LocalStudent` (in-process, used by stock
-``nbgrader autograde``) and :class:`mlplab.sandbox.worker_client.RemoteStudent` (a
+``nbgrader autograde``) and :class:`mlplab.sandbox.host.remote_student.RemoteStudent` (a
 sandboxed worker process). Both round-trip every value through the channel
 encoding, so graders behave identically on both.
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlplab.notebooks import CodeUnit
-from mlplab.sandbox.session import Session, describe_exception
+from mlplab.sandbox.inside.session import Session, describe_exception
 from mlplab.sandbox.values import Handle, decode, encode
 
 

@@ -295,7 +295,7 @@ def fingerprint(root: Path | None = None) -> str:
         for m in (
             "notebooks",
             "coursedir",
-            "sandbox/session",
+            "sandbox/inside/session",
             "sandbox/student",
             "sandbox/values",
             "grading/runner",

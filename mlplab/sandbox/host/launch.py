@@ -1,6 +1,6 @@
 """How a submission's sandbox is started: bubblewrap sandbox or plain subprocess.
 
-The sandbox runs the submission's zygote (:mod:`mlplab.sandbox.zygote`), which forks the workers; every
+The sandbox runs the submission's zygote (:mod:`mlplab.sandbox.inside.zygote`), which forks the workers; every
 limit below applies to the zygote and each worker alike (rlimits are inherited through fork).
 
 The hardened sandbox (Linux, Debian's ``bwrap``):
@@ -15,7 +15,7 @@ The hardened sandbox (Linux, Debian's ``bwrap``):
 * everything writable is a tmpfs of fixed size (``--size``): ``/scratch`` (the working directory,
   ``Limits.scratch_mb``), ``/tmp`` and ``/dev/shm`` (``Limits.tmp_mb``); ``/dev`` itself is read-only.
   Nothing the sandbox writes reaches the host's disk, and every page of it is charged to the
-  submission's memory cgroup (:mod:`mlplab.sandbox.budget`);
+  submission's memory cgroup (:mod:`mlplab.sandbox.host.budget`);
 * a clean environment, ``--die-with-parent`` and ``--new-session``;
 * a non-root uid with no capabilities. When the grader runs as root, bwrap is
   started without a user namespace and ``setpriv`` switches to the sandbox uid
@@ -240,7 +240,7 @@ def sandbox_uid(slot: int) -> int:
 def worker_bootstrap(package_parent: str, labutils_parent: str | None) -> str:
     """The ``python -c`` program of the sandbox: the submission's zygote (fork server)."""
     paths = [package_parent] + ([labutils_parent] if labutils_parent else [])
-    return f"import sys; sys.path[:0] = {paths!r}; from mlplab.sandbox.zygote import serve; serve()"
+    return f"import sys; sys.path[:0] = {paths!r}; from mlplab.sandbox.inside.zygote import serve; serve()"
 
 
 def make_scratch(slot: int) -> Path:

@@ -12,7 +12,7 @@ every request carries an ``id`` that its reply echoes:
 * ``{"op": "preload", "modules": [...]}`` -> ``{"ok": [imported modules]}``;
 * ``{"op": "fork"}``: the zygote forks; the child starts its own session, creates a socket pair,
   passes one end to the grading process (``SCM_RIGHTS``, one byte ``w``), closes the control
-  socket and serves :func:`mlplab.sandbox.worker.serve` on the other end. The grading process reads the
+  socket and serves :func:`mlplab.sandbox.inside.worker.serve` on the other end. The grading process reads the
   child's pid in its own pid namespace from ``SO_PEERCRED`` of that end, so it can kill the child's
   process group itself. The zygote answers ``{"ok": {"pid": zygote-side pid}}`` once the end is
   passed;
@@ -35,7 +35,7 @@ import sys
 import time
 
 PR_SET_PDEATHSIG = 1
-WORKER_OOM_SCORE_ADJ = 1000  # as mlplab.sandbox.launch.WORKER_OOM_SCORE_ADJ (this module imports no host code)
+WORKER_OOM_SCORE_ADJ = 1000  # as mlplab.sandbox.host.launch.WORKER_OOM_SCORE_ADJ (this module imports no host code)
 PR_SET_DUMPABLE = 4
 # signals the zygote ignores (it is the sandbox's pid 1, which the kernel already shields from signals
 # sent inside the sandbox unless a handler is installed: Python installs one for SIGINT)
@@ -102,7 +102,7 @@ def _become_worker(control: socket.socket, ready_fd: int, number: int) -> None:
         fd = mine.detach()
         reader = os.fdopen(fd, "rb", buffering=0)
         writer = os.fdopen(os.dup(fd), "wb", buffering=0)
-        from mlplab.sandbox.worker import serve
+        from mlplab.sandbox.inside.worker import serve
 
         serve(reader, writer)
     except BaseException:  # noqa: BLE001 - a child never returns into the zygote's loop

@@ -1,12 +1,10 @@
-"""The grading side of sandboxed workers: start them, talk to them, stop them.
+"""The process protocol between the grading process and a submission's sandbox.
 
-A submission gets one sandbox whose zygote (:mod:`mlplab.sandbox.zygote`) imports the heavy libraries once
-and forks the workers (:class:`Forkserver`, :class:`Zygote`, :class:`ForkedWorker`).
-:class:`RemoteStudent` implements the :class:`~mlplab.sandbox.student.Student` interface over a worker's
-value-only channel. Each operation has a wall-clock timeout; on timeout or death the worker's
-process group is killed, the call raises :class:`~mlplab.sandbox.student.StudentTimeout` /
-``StudentCrash``, and the next operation starts a fresh worker that reloads the submission's code
-(skipping cells that hung or killed the worker while loading).
+A submission gets one sandbox whose zygote (:mod:`mlplab.sandbox.inside.zygote`) imports the heavy libraries
+once and forks the workers: :class:`Zygote` starts the sandbox and asks it for forks over its control socket,
+:class:`ForkedWorker` is one worker and its private value-only channel. :func:`spawn` starts every sandbox
+from one long-lived thread. The pool that hands out workers is :mod:`mlplab.sandbox.host.pool`, the
+``Student`` over a worker :mod:`mlplab.sandbox.host.remote_student`.
 """
 
 from __future__ import annotations
@@ -28,13 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mlplab.notebooks import CodeUnit
-from mlplab.sandbox import budget as budgets
-from mlplab.sandbox.launch import SandboxConfig, SandboxUnavailable, make_scratch, preexec, worker_command
-from mlplab.sandbox.student import Student, StudentCrash, StudentError, StudentTimeout, _unpack_error
-from mlplab.sandbox.values import MAX_MESSAGE_BYTES, ChannelError, decode, encode, load_error_text, write_message
+from mlplab.sandbox.host import budget as budgets
+from mlplab.sandbox.host.launch import SandboxConfig, SandboxUnavailable, make_scratch, preexec, worker_command
+from mlplab.sandbox.values import MAX_MESSAGE_BYTES, ChannelError, write_message
 
-PRELOAD = ("numpy", "torch", "torchvision", "matplotlib")
 FORK_TIMEOUT_S = 30.0
 
 _spawn_requests: queue.Queue = queue.Queue()
@@ -88,7 +83,7 @@ def _last_line(text: bytes) -> str:
 
 
 class Zygote:
-    """One sandbox running the fork server of a submission (see :mod:`mlplab.sandbox.zygote`)."""
+    """One sandbox running the fork server of a submission (see :mod:`mlplab.sandbox.inside.zygote`)."""
 
     def __init__(
         self, config: SandboxConfig, modules: Sequence[str] = (), budget: budgets.MemoryBudget | None = None
@@ -407,233 +402,3 @@ class ForkedWorker:
                 os.close(self._fd)
         if self.owns_zygote:
             self.zygote.close()
-
-
-def preload_modules(units: Sequence[CodeUnit]) -> list[str]:
-    """The heavy libraries ``units`` import, to import once in the zygote (trusted, before student code).
-
-    ``torch._dynamo`` comes with torch: the first optimizer PyTorch builds imports it (about a second).
-    """
-    modules = [m for m in PRELOAD if any(f"import {m}" in u.source or f"from {m}" in u.source for u in units)]
-    if "torch" in modules:
-        modules.append("torch._dynamo")
-    if "matplotlib" in modules:
-        modules.append("matplotlib.pyplot")
-    return modules
-
-
-class Forkserver:
-    """Hands out workers for one submission: forks of a shared zygote per set of preloaded libraries.
-
-    Notebooks that import only numpy get their workers from a zygote that is ready in a tenth of a
-    second; those that import PyTorch from one that imported it (once, for all of them). A worker
-    that dies takes only itself down. Should a shared zygote die or stop answering anyway, the
-    workers get one sandbox each from then on (a zygote of their own), as if nothing were shared.
-    """
-
-    def __init__(self, config: SandboxConfig, shared: bool = True) -> None:
-        self.config = config
-        self.shared = shared
-        self._zygotes: dict[tuple[str, ...], Zygote] = {}
-        self._locks: dict[tuple[str, ...], threading.Lock] = {}
-        self._lock = threading.Lock()
-        self._budget: budgets.MemoryBudget | None = None
-        self._budget_tried = False
-        self.start_error: SandboxStartError | None = None
-
-    def budget(self) -> budgets.MemoryBudget | None:
-        """The submission's memory cgroup (made on first use; None where the kernel allows none)."""
-        with self._lock:
-            if not self._budget_tried:
-                self._budget_tried = True
-                limit = self.config.limits.memory_mb
-                self._budget, why = budgets.create(limit)
-                if self._budget is None:
-                    budgets.warn_once(why, limit)
-            return self._budget
-
-    def _zygote(self, key: tuple[str, ...]) -> Zygote:
-        return Zygote(self.config, key, self.budget())
-
-    def new_worker(self, modules: Sequence[str] = ()) -> ForkedWorker:
-        """A fresh worker whose zygote imported ``modules``; SandboxStartError when no sandbox can start."""
-        try:
-            return self._new_worker(tuple(modules))
-        except SandboxStartError as exc:
-            self.start_error = exc
-            raise
-
-    def _new_worker(self, key: tuple[str, ...]) -> ForkedWorker:
-        if self.shared:
-            with self._lock:
-                lock = self._locks.setdefault(key, threading.Lock())
-            with lock:
-                try:
-                    zygote = self._zygotes.get(key)
-                    if zygote is None:
-                        zygote = self._zygotes[key] = self._zygote(key)
-                    return zygote.fork()
-                except ZygoteLost:
-                    self.shared = False  # from now on: one sandbox per worker (same memory budget)
-                    self.close(release_budget=False)
-        zygote = self._zygote(key)
-        try:
-            worker = zygote.fork()
-        except BaseException:
-            zygote.close()
-            raise
-        worker.owns_zygote = True
-        return worker
-
-    def close(self, release_budget: bool = True) -> None:
-        """Close every shared sandbox; with ``release_budget``, remove the memory cgroup too."""
-        with self._lock:
-            zygotes, self._zygotes = list(self._zygotes.values()), {}
-        for zygote in zygotes:
-            zygote.close()
-        if release_budget:
-            with self._lock:
-                budget, self._budget = self._budget, None
-            if budget is not None:
-                budget.close()
-
-
-class RemoteStudent(Student):
-    """A submission's code running in a sandboxed worker process."""
-
-    def __init__(
-        self,
-        units: list[CodeUnit],
-        config: SandboxConfig,
-        notes: list[str] | None = None,
-        skipped: set[str] | None = None,
-        forkserver: Forkserver | None = None,
-    ) -> None:
-        self.units = list(units)
-        self.config = config
-        self.skipped: set[str] = skipped if skipped is not None else set()
-        self.notes: list[str] = notes if notes is not None else []
-        self._own_forkserver = forkserver is None
-        self.forkserver = forkserver or Forkserver(config)
-        self.preload = preload_modules(self.units)
-        self._worker: ForkedWorker | None = None
-        self._load_errors: list[str] = []
-        self._load_spent = 0.0
-        self._lock = threading.Lock()
-
-    def warm_up(self) -> None:
-        """Start the worker and load the code in the background (the next operation waits for it)."""
-
-        def quietly() -> None:
-            with contextlib.suppress(Exception):  # the next operation raises it again, in its test
-                self._ensure()
-
-        threading.Thread(target=quietly, daemon=True).start()
-
-    def _ensure(self) -> ForkedWorker:
-        with self._lock:
-            return self._start()
-
-    # -- lifecycle ----------------------------------------------------------
-    def _start(self) -> ForkedWorker:
-        if self._worker is not None and self._worker.alive():
-            return self._worker
-        self._stop_worker()
-        # a cell that hangs or kills the worker is skipped and loading starts over in a fresh worker,
-        # so the cells before it are loaded again (each pass skips one more cell, so this ends)
-        while not self._load_all():
-            pass
-        if self._worker is None:
-            self._worker = self.forkserver.new_worker(self.preload)
-        return self._worker
-
-    def _load_all(self) -> bool:
-        """Load every unit not skipped yet; False when a unit had to be skipped (start over)."""
-        self._load_errors = []
-        limits = self.config.limits
-        for unit in self.units:
-            if unit.label in self.skipped:
-                continue
-            if self._load_spent > limits.load_budget_s:
-                self.skipped.add(unit.label)
-                self.notes.append(
-                    f"{unit.label}: not loaded: the notebook's cells took more than "
-                    f"{limits.load_budget_s:.0f} s in total to load"
-                )
-                continue
-            worker = self._worker or self.forkserver.new_worker(self.preload)
-            self._worker = worker
-            began = time.monotonic()
-            try:
-                reply = worker.request(
-                    {"op": "exec", "label": unit.label, "source": unit.source}, limits.load_timeout_s
-                )
-            except TimeoutError:
-                self._load_spent += time.monotonic() - began
-                self._skip(
-                    unit,
-                    f"{unit.label}: running this cell took longer than "
-                    f"{limits.load_timeout_s:.0f} s while loading, so it was skipped",
-                )
-                return False
-            except (EOFError, ChannelError):
-                if worker.zygote_lost():
-                    # another worker's code killed the shared sandbox: not this cell's fault
-                    self._stop_worker()
-                    return False
-                self._skip(
-                    unit, f"{unit.label}: {worker.exit_description()} while loading this cell, so it was skipped"
-                )
-                return False
-            self._load_spent += time.monotonic() - began
-            error = decode(reply.get("ok")) if "ok" in reply else reply.get("error")
-            if isinstance(error, dict):
-                self._load_errors.append(load_error_text(unit.label, error.get("type"), error.get("message")))
-        return True
-
-    def _skip(self, unit: CodeUnit, note: str) -> None:
-        self.skipped.add(unit.label)
-        self.notes.append(note)
-        self._stop_worker()
-
-    def _stop_worker(self) -> None:
-        if self._worker is not None:
-            self._worker.kill()
-            self._worker = None
-
-    def close(self) -> None:
-        """Stop the worker (and the sandbox, when this student has its own)."""
-        self._stop_worker()
-        if self._own_forkserver:
-            self.forkserver.close()
-
-    # -- operations -----------------------------------------------------------
-    def load_errors(self) -> list[str]:
-        self._ensure()
-        return list(self._load_errors)
-
-    def _op(self, op: str, **args: Any) -> Any:
-        worker = self._ensure()
-        timeout = self.config.limits.call_timeout_s
-        try:
-            reply = worker.request({"op": op, "args": encode(args)}, timeout)
-        except TimeoutError:
-            self._stop_worker()
-            raise StudentTimeout("Timeout", f"your code ran longer than {timeout:.0f} s and was stopped") from None
-        except EOFError:
-            description = worker.exit_description()
-            self._stop_worker()
-            raise StudentCrash("WorkerDied", description) from None
-        except ChannelError as exc:
-            self._stop_worker()
-            raise StudentError("ChannelError", str(exc)) from None
-        if "error" in reply:
-            raise _unpack_error(reply["error"])
-        try:
-            return decode(reply.get("ok"))
-        except ChannelError as exc:
-            raise StudentError("ChannelError", str(exc)) from None
-
-    def __del__(self) -> None:  # pragma: no cover - best effort
-        with contextlib.suppress(Exception):
-            self.close()

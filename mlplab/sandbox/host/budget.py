@@ -1,7 +1,7 @@
 """One memory budget per submission: a memory cgroup that holds all of its sandbox processes.
 
 Every sandbox of a submission (one per set of preloaded libraries) and every worker forked in it
-join the submission's cgroup before the sandbox starts (see :func:`mlplab.sandbox.launch.preexec`),
+join the submission's cgroup before the sandbox starts (see :func:`mlplab.sandbox.host.launch.preexec`),
 so the kernel counts their memory together: anonymous memory, the pages of their sized tmpfs
 (``/scratch``, ``/tmp``, ``/dev/shm``) and the page cache of the files they read. At the limit the
 kernel first reclaims the group's page cache, then its OOM killer kills a process *of the group*

@@ -1,6 +1,6 @@
 """The student worker's request loop (run inside the sandbox).
 
-A worker is a child forked by the submission's zygote (:mod:`mlplab.sandbox.zygote`), which hands it a
+A worker is a child forked by the submission's zygote (:mod:`mlplab.sandbox.inside.zygote`), which hands it a
 private socket to the grading process. The grading process writes length-prefixed JSON requests on
 it and reads the replies. Before any student code runs, fds 0/1/2 point at ``/dev/null``, so prints,
 megabytes of output or fake "All tests passed" text cannot reach the channel by accident. Student code can
@@ -8,7 +8,7 @@ still reach the channel on purpose; that only lets it choose the values it
 answers with, which the grading process checks anyway.
 
 Requests: ``{"op": "exec", "label": str, "source": str}`` or any operation of
-:meth:`mlplab.sandbox.session.Session.dispatch` with encoded arguments.
+:meth:`mlplab.sandbox.inside.session.Session.dispatch` with encoded arguments.
 Replies: ``{"ok": value}`` or ``{"error": {"type", "message", "where"}}``.
 """
 
@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 def serve(reader: BinaryIO, writer: BinaryIO) -> None:
     """Answer requests read from ``reader`` on ``writer`` until the grading process closes the channel."""
-    from mlplab.sandbox.session import Session, describe_exception
+    from mlplab.sandbox.inside.session import Session, describe_exception
     from mlplab.sandbox.values import ChannelError, decode, encode, read_message, write_message
 
     session = Session()
