@@ -253,7 +253,8 @@ def _json_safe(value):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from mlplab.validity.validate import catalogue_path, render, summary_text, validate
+    from mlplab.validity.catalogue import catalogue_path, render, summary_text
+    from mlplab.validity.validate import validate
 
     def progress(result) -> None:
         if not args.json and args.verbose:
@@ -264,7 +265,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print("mlplab validate-graders: --seeds must be at least 1", file=sys.stderr)
         return 2
     if args.mutation:
-        from mlplab.validity.validate import MUTATION_REPORT, render_mutation, validate_mutation
+        from mlplab.validity.mutation import MUTATION_REPORT, render_mutation, validate_mutation
 
         summary = validate_mutation(max(0, args.mutation_limit), processes=max(1, args.jobs), progress=progress)
         report = render_mutation(summary)

@@ -15,16 +15,9 @@ from __future__ import annotations
 import pytest
 
 from mlplab.coursedir import tasks
+from mlplab.validity.catalogue import FINGERPRINT_RE, catalogue_path, fingerprint, render, split_seed_section
 from mlplab.validity.mutants import apply_to_source, load_all, solution_sources
-from mlplab.validity.validate import (
-    DEFAULT_SEEDS,
-    FINGERPRINT_RE,
-    catalogue_path,
-    fingerprint,
-    render,
-    split_seed_section,
-    validate,
-)
+from mlplab.validity.validate import DEFAULT_SEEDS, validate
 
 from .conftest import ROOT, source_notebooks
 
