@@ -32,19 +32,26 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlplab.config import Autograde, Settings
+from mlplab.config import load as load_settings
 from mlplab.coursedir import ASSIGNMENT, course_root, tasks
 
 RESULT_DIR = ".mlplab"
-JOB_TIMEOUT_S = 900
 
 
 @dataclass(frozen=True)
 class Job:
-    """One submission to grade."""
+    """One submission to grade.
+
+    ``env``: the settings the job's ``mlplab grade`` process must see (:meth:`mlplab.config.Settings.environ`),
+    passed to it explicitly; ``timeout_s``: its wall time before it is stopped (``c.Autograde.job_timeout_s``).
+    """
 
     student: str
     path: str  # the submitted folder (read only)
     unsafe: bool = False
+    env: tuple[tuple[str, str], ...] = ()
+    timeout_s: float = Autograde.class_traits()["job_timeout_s"].default_value
 
 
 def _hash_tree(folder: Path) -> str:
@@ -85,16 +92,16 @@ def grade_job(job: Job, slot: int = 0, root: str | None = None) -> dict:
     try:
         copy = workspace / ASSIGNMENT
         shutil.copytree(src, copy, symlinks=False, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        env = dict(os.environ, MLPLAB_SANDBOX_SLOT=str(slot))
+        env = {**os.environ, **dict(job.env), "MLPLAB_SANDBOX_SLOT": str(slot)}
         if root:
             env["MLPLAB_COURSE_ROOT"] = root
         cmd = [sys.executable, "-m", "mlplab", "grade", str(copy), "--json"]
         if job.unsafe:
             cmd.append("--unsafe-no-sandbox")
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=JOB_TIMEOUT_S, env=env)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=job.timeout_s, env=env)
         except subprocess.TimeoutExpired:
-            return _failed(job, f"grading took longer than {JOB_TIMEOUT_S} s and was stopped", started, root)
+            return _failed(job, f"grading took longer than {job.timeout_s:g} s and was stopped", started, root)
         if proc.returncode != 0:
             return _failed(job, (proc.stderr.strip().splitlines() or ["grading failed"])[-1], started, root)
         try:
@@ -126,10 +133,11 @@ def _failed(job: Job, message: str, started: float, root: str | None = None) -> 
 # -- running jobs -------------------------------------------------------------
 
 
-def run_local(jobs: list[Job], workers: int, root: Path) -> Iterator[dict]:
-    """Run jobs on a local thread pool (each job is its own process)."""
+def run_local(jobs: list[Job], workers: int, root: Path, slot_base: int = 0) -> Iterator[dict]:
+    """Run jobs on a local thread pool (each job is its own process); slots from ``slot_base`` on
+    (``c.Autograde.slot_base``: separate uids for concurrent autograde runs)."""
     slots: queue.Queue[int] = queue.Queue()
-    base = int(os.environ.get("MLPLAB_SLOT_BASE", "0"))  # separate uids for concurrent autograde runs
+    base = slot_base
     for slot in range(max(1, workers)):
         slots.put(base + slot)
 
@@ -157,18 +165,19 @@ def _dask_grade(job: Job, root: str) -> dict:
     return grade_job(job, 100 + slot, root)
 
 
-SCHEDULER_TIMEOUT_S = float(os.environ.get("MLPLAB_SCHEDULER_TIMEOUT_S", "5"))  # connect; the whole command < 10 s
 
 
 class SchedulerUnreachable(Exception):
     """The dask scheduler did not answer; the message is one sentence."""
 
 
-def run_dask(jobs: list[Job], workers: int, root: Path, scheduler: str | None = None) -> Iterator[dict]:
+def run_dask(jobs: list[Job], workers: int, root: Path, scheduler: str | None = None,
+             timeout_s: float = Autograde.class_traits()["scheduler_timeout_s"].default_value) -> Iterator[dict]:
     """Run jobs on a dask cluster (a LocalCluster of ``workers`` processes unless ``scheduler`` is given).
 
     Connects at once (before any result is awaited); nothing connects when there are no jobs; an
-    unreachable scheduler raises :class:`SchedulerUnreachable` within :data:`SCHEDULER_TIMEOUT_S` seconds.
+    unreachable scheduler raises :class:`SchedulerUnreachable` within ``timeout_s`` seconds
+    (``c.Autograde.scheduler_timeout_s``).
     """
     if not jobs:
         return iter(())
@@ -177,10 +186,10 @@ def run_dask(jobs: list[Job], workers: int, root: Path, scheduler: str | None = 
     cluster = None
     if scheduler:
         try:
-            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+            client = Client(scheduler, timeout=timeout_s)
         except (OSError, TimeoutError) as exc:
             raise SchedulerUnreachable(
-                f"the dask scheduler at {scheduler} did not answer within {SCHEDULER_TIMEOUT_S:g} s "
+                f"the dask scheduler at {scheduler} did not answer within {timeout_s:g} s "
                 f"({type(exc).__name__}); start it (dask scheduler) or check the address"
             ) from None
     else:
@@ -254,6 +263,8 @@ def autograde(
     db_url: str | None = None,
     progress: bool = True,
     report: dict | None = None,
+    settings: Settings | None = None,
+    job_env: dict[str, str] | None = None,
 ) -> dict[str, dict]:
     """Grade every submission and write the gradebook; returns results by student.
 
@@ -267,6 +278,8 @@ def autograde(
     from mlplab.course.gradebook import Writer
 
     root = (root or course_root()).resolve()
+    settings = settings or load_settings(root)
+    env = tuple(sorted({**settings.environ(), **(job_env or {})}.items()))
     submissions = find_submissions(root, students)
     stamp = graders_hash(root)
     results: dict[str, dict] = {}
@@ -280,7 +293,7 @@ def autograde(
             results[student] = saved["result"]
             records[student] = saved
         else:
-            todo.append(Job(student, str(folder), unsafe))
+            todo.append(Job(student, str(folder), unsafe, env, settings.autograde.job_timeout_s))
 
     writer = Writer(root, db_url=db_url)  # refuses a gradebook that cannot take results, before any grading
     changed: list[str] = []
@@ -304,7 +317,10 @@ def autograde(
     try:
         for student, result in results.items():
             record(student, result, records[student])
-        runner = run_dask(todo, jobs, root, scheduler) if backend == "dask" else run_local(todo, jobs, root)
+        if backend == "dask":
+            runner = run_dask(todo, jobs, root, scheduler, settings.autograde.scheduler_timeout_s)
+        else:
+            runner = run_local(todo, jobs, root, settings.autograde.slot_base)
         bar = tqdm(total=len(todo), desc="autograde", unit="submission", disable=not progress, file=sys.stderr)
         for result in runner:
             student = result["student"]

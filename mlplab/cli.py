@@ -13,6 +13,7 @@ mlplab similarity mlp [--json]      similarity of answer code between submission
 mlplab export --format canvas FILE  grades in Canvas's / Moodle's own import layout
 mlplab serve [...]                  the JupyterHub grading service (feedback on submit)
 mlplab hub --demo                   a local JupyterHub with the course, the service and four accounts
+mlplab config [--markdown]          every setting: effective value and source (docs/configuration.md)
 """
 
 from __future__ import annotations
@@ -27,53 +28,61 @@ from typing import TYPE_CHECKING
 from mlplab.sandbox.host.launch import Limits, SandboxConfig, SandboxUnavailable
 
 if TYPE_CHECKING:
-    from mlplab.integrity.similarity import Result, Settings
+    from mlplab.config import Settings
+    from mlplab.integrity.similarity import Result
+    from mlplab.integrity.similarity import Settings as SimilaritySettings
 
 
-def _sandbox_config(args: argparse.Namespace) -> SandboxConfig:
+def _settings(args: argparse.Namespace) -> Settings:
+    """The effective settings of the course (``mlplab.config``): ``--memory-mb`` / ``--scratch-mb`` on top.
+
+    A bad value anywhere is :class:`SandboxUnavailable` with one sentence naming the setting.
+    """
+    from mlplab import config
+    from mlplab.coursedir import CourseError, course_root
+
+    try:
+        root: Path | None = course_root()
+    except CourseError:
+        root = None
+    overrides = {"Sandbox.memory_mb": getattr(args, "memory_mb", None),
+                 "Sandbox.scratch_mb": getattr(args, "scratch_mb", None)}
+    try:
+        return config.load(root, overrides=overrides)
+    except config.ConfigError as exc:
+        raise SandboxUnavailable(str(exc)) from None
+
+
+def _sandbox_config(args: argparse.Namespace, settings: Settings | None = None) -> SandboxConfig:
     from mlplab.coursedir import release_dir
 
-    _limits_to_env(args)
-    try:
-        limits = Limits.from_env()
-    except ValueError as exc:
-        raise SandboxUnavailable(str(exc)) from None
+    settings = settings or _settings(args)
     return SandboxConfig(
-        limits=limits,
+        limits=Limits.from_settings(settings.sandbox),
         labutils_dir=release_dir() / "labutils",
         unsafe=bool(getattr(args, "unsafe", False)),
-        slot=int(os.environ.get("MLPLAB_SANDBOX_SLOT", "0")),
+        slot=settings.sandbox.slot,
     )
-
-
-def _limits_to_env(args: argparse.Namespace) -> None:
-    """``--memory-mb`` / ``--scratch-mb`` into the environment (jobs of `mlplab autograde` inherit it)."""
-    for name, var in (("memory_mb", "MLPLAB_MEMORY_MB"), ("scratch_mb", "MLPLAB_SCRATCH_MB")):
-        value = getattr(args, name, None)
-        if value is not None:
-            os.environ[var] = str(value)
 
 
 def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-mb", type=int, default=None,
                         help="memory budget of one submission, all its processes and tmpfs together "
-                             "(default 2048 or $MLPLAB_MEMORY_MB)")
+                             "(default: c.Sandbox.memory_mb, see `mlplab config`)")
     parser.add_argument("--scratch-mb", type=int, default=None,
-                        help="size of each sandbox's writable /scratch tmpfs (default 256 or $MLPLAB_SCRATCH_MB)")
+                        help="size of each sandbox's writable /scratch tmpfs (default: c.Sandbox.scratch_mb)")
 
 
-def _warn_once_about_budget() -> None:
-    """For a batch: say once (here) whether submissions get a memory cgroup; the jobs stay quiet."""
+def _warn_once_about_budget(settings: Settings) -> dict[str, str]:
+    """For a batch: say once (here) whether submissions get a memory cgroup; returns the environment that
+    keeps the jobs quiet about it."""
     from mlplab.sandbox.host import budget
 
-    try:
-        limit = Limits.from_env().memory_mb
-    except ValueError:
-        return  # each job says what is wrong with the value
+    limit = settings.sandbox.memory_mb
     why = budget.probe(limit)
     if why:
         budget.warn_once(why, limit)
-    os.environ[budget.WARNED_ENV] = "1"
+    return {budget.WARNED_ENV: "1"}
 
 
 def format_table(result: dict) -> str:
@@ -86,12 +95,29 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from mlplab import config
+
+    if args.markdown:
+        print(config.markdown_table(), end="")
+        return 0
+    try:
+        settings = _settings(args)
+    except SandboxUnavailable as exc:
+        print(f"mlplab config: {exc}", file=sys.stderr)
+        return 2
+    print(config.text_table(settings))
+    return 0
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from mlplab.grading.runner import grade_path
     from mlplab.notebooks import NotebookError
 
     try:
-        result = grade_path(Path(args.path), config=_sandbox_config(args), seed=args.seed)
+        settings = _settings(args)
+        seed = args.seed if args.seed is not None else settings.autograde.grader_seed
+        result = grade_path(Path(args.path), config=_sandbox_config(args, settings), seed=seed)
     except (FileNotFoundError, NotebookError, SandboxUnavailable) as exc:
         print(f"mlplab grade: cannot grade {args.path}: {exc}", file=sys.stderr)
         return 2
@@ -174,11 +200,17 @@ def cmd_autograde(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    _limits_to_env(args)
-    _warn_once_about_budget()
+    try:
+        settings = _settings(args)
+    except SandboxUnavailable as exc:
+        print(f"mlplab autograde: {exc}", file=sys.stderr)
+        return 2
+    quiet = _warn_once_about_budget(settings)
     report: dict = {}
     try:
         results = autograde(
+            settings=settings,
+            job_env=quiet,
             students=args.student,
             jobs=args.jobs,
             backend=args.backend,
@@ -311,7 +343,7 @@ def run_similarity(
     assignment: str,
     out: Path | None = None,
     threshold: float | None = None,
-    settings: Settings | None = None,
+    settings: SimilaritySettings | None = None,
     progress: bool = False,
 ) -> tuple[dict, Result]:
     """``mlplab similarity``: compare the class, write the HTML report; returns the JSON object and the result."""
@@ -419,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade = sub.add_parser("grade", help="grade one submission (a notebook or a folder of notebooks)")
     grade.add_argument("path")
     grade.add_argument("--json", action="store_true", help="print exactly one JSON object")
-    grade.add_argument("--seed", type=int, default=None, help="grader seed (default 0 or $MLPLAB_GRADER_SEED)")
+    grade.add_argument("--seed", type=int, default=None, help="grader seed (default: c.Autograde.grader_seed, 0)")
     grade.add_argument("--lang", default="en", help="language of the messages (zh: translated from i18n/zh/)")
     grade.add_argument(
         "--unsafe-no-sandbox",
@@ -515,6 +547,11 @@ def build_parser() -> argparse.ArgumentParser:
     from mlplab.service.cli import add_service_commands
 
     add_service_commands(sub, serve=cmd_serve, hub=cmd_hub)
+
+    cfg = sub.add_parser("config", help="every setting of the toolkit: its effective value and where it came from")
+    cfg.add_argument("--markdown", action="store_true",
+                     help="print the reference table of every setting (docs/configuration.md) instead")
+    cfg.set_defaults(func=cmd_config, needs_course=False)
 
     i18n = sub.add_parser("i18n", help="check the translation catalogue of an edition against the source")
     i18n.add_argument("action", choices=["check", "stub"], help="check: list problems; stub: append missing entries")

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from mlplab import autograde
+from mlplab.config import Autograde
 from mlplab.sandbox.host.launch import Limits
 
 from .conftest import ROOT, grade_json
@@ -40,10 +41,9 @@ def test_a_slow_submission_is_cut_at_its_submission_cap(tmp_path, monkeypatch):
     assert result["score"] < result["max_score"]
 
 
-def test_a_job_that_outlives_its_cap_is_stopped_and_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(autograde, "JOB_TIMEOUT_S", 1)
+def test_a_job_that_outlives_its_cap_is_stopped_and_reported(tmp_path):
     submission = build(tmp_path / "mlp", replace={"affine_forward_solution": SLOW_FORWARD})
-    result = autograde.grade_job(autograde.Job("slow", str(submission)))
+    result = autograde.grade_job(autograde.Job("slow", str(submission), timeout_s=1))
     assert result["errors"] == ["grading took longer than 1 s and was stopped"]
     assert result["score"] == 0.0
 
@@ -58,7 +58,7 @@ def test_the_threat_models_time_caps_are_the_limits_in_force():
         "all loading": limits.load_budget_s,
         "per task": limits.task_timeout_s,
         "per submission": limits.submission_timeout_s,
-        "per job": autograde.JOB_TIMEOUT_S,
+        "per job": Autograde().job_timeout_s,
     }
     for what, seconds in expected.items():
         found = re.search(rf"{what} \((\d+) s\)", row)

@@ -25,9 +25,10 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
-from traitlets.config import Config, PyFileConfigLoader
+from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
+from mlplab.config import course_config as read_course_config
 from mlplab.coursedir import ASSIGNMENT, release_dir
 from mlplab.notebooks import NotebookError, read_cells
 
@@ -36,9 +37,8 @@ TEXT_STUB = "YOUR ANSWER HERE"
 
 
 def course_config(root: Path) -> Config:
-    """The course's nbgrader configuration (nbgrader_config.py)."""
-    loader = PyFileConfigLoader("nbgrader_config.py", path=str(root))
-    return loader.load_config()
+    """The course's nbgrader configuration (nbgrader_config.py): :func:`mlplab.config.course_config`."""
+    return read_course_config(root)
 
 
 def db_url_of(root: Path, override: str | None = None) -> tuple[str, str]:

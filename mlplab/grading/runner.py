@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from mlplab.config import load as load_settings
 from mlplab.coursedir import Task, course_root, release_dir, tasks, use_graders
 from mlplab.grading.reference import units_defining
 from mlplab.notebooks import CodeUnit, NotebookError, grading_code, read_cells
@@ -119,8 +120,10 @@ class GradingPlugin:
         seed: int = 0,
         task_timeout_s: float = 60.0,
         submission_timeout_s: float = 600.0,
+        debug: bool = False,
     ) -> None:
         self.student_factory = student_factory
+        self.debug = debug  # c.Autograde.grader_debug: grader tracebacks on stderr
         self.task_table = task_table
         self.wanted = wanted
         self.seed = seed
@@ -224,7 +227,7 @@ class GradingPlugin:
                 if isinstance(exc, StudentTimeout):
                     self.timed_out.add(task_id)
                 message = failure_message(exc) if exc is not None else "this check did not run"
-                if os.environ.get("MLPLAB_GRADER_DEBUG") and exc is not None:
+                if self.debug and exc is not None:
                     print(f"--- {item.nodeid}\n{call.excinfo.getrepr(style='short')}", file=sys.__stderr__)
                 text = f"{task_id}: {message}"
                 self.outcomes[item.nodeid] = (task_id, False, text)
@@ -424,8 +427,9 @@ def grade_path(
         config = SandboxConfig(labutils_dir=release_dir(root) / "labutils")
     if not config.unsafe:
         worker_command(config)  # raises SandboxUnavailable with the explanation (no bwrap, a path, a limit)
+    options = load_settings(None).autograde  # the environment's; `mlplab grade` passes the course's seed
     if seed is None:
-        seed = int(os.environ.get("MLPLAB_GRADER_SEED", "0"))
+        seed = options.grader_seed
     provider = RemoteProvider(submission, config, root)
     errors = list(submission.errors)
     for stem in sorted(submission.notebooks):
@@ -443,6 +447,7 @@ def grade_path(
         seed=seed,
         task_timeout_s=config.limits.task_timeout_s,
         submission_timeout_s=config.limits.submission_timeout_s,
+        debug=options.grader_debug,
     )
     for task_id in absent:
         result = plugin.results[task_id] = TaskResult(task_table[task_id], failed=1)
@@ -472,7 +477,7 @@ def grade_path(
         provider.close()
     if start_error is not None:
         raise start_error  # no sandbox could start: every task would read "internal grader error"
-    if os.environ.get("MLPLAB_GRADER_DEBUG"):
+    if options.grader_debug:
         for task_id, res in plugin.results.items():
             print(f"[timing] {task_id}: {res.seconds:.2f} s", file=sys.__stderr__)
     errors.extend(note for note in provider.notes if note not in errors)

@@ -357,7 +357,7 @@ async def serve(root: Path, exchange: Path, *, port: int | None = None, prefix: 
         url = os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
         port = urlparse(url).port or 10101
     runner = Runner(service, inbound_dir(exchange, service.course_id),
-                    slot_base=int(os.environ.get("MLPLAB_SLOT_BASE", "0")), rescan_s=rescan_s)
+                    slot_base=service.settings.autograde.slot_base, rescan_s=rescan_s)
     app = make_app(service, prefix, wake=runner.wake)
     server = HTTPServer(app, xheaders=True)
     server.listen(port, address="127.0.0.1")

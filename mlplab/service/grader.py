@@ -134,11 +134,13 @@ class GradingService:
         policy: Policy | None = None,
     ) -> None:
         from mlplab.autograde import graders_hash
+        from mlplab.config import load as load_settings
         from mlplab.course.gradebook import course_config, db_url_of
 
         self.root = root.resolve()
         self.db_url, self.course_id = db_url_of(self.root, db_url)
         self.policy = policy or Policy.from_config(course_config(self.root))
+        self.settings = load_settings(self.root)  # sandbox budget and job settings, passed to every job
         self.state_dir = (state_dir or self.root / "service").resolve()
         self.snapshots = self.state_dir / "attempts"
         self.snapshots.mkdir(parents=True, exist_ok=True)
@@ -214,7 +216,9 @@ class GradingService:
         """The thin call site into ``mlplab autograde``'s job runner (one private copy, one process)."""
         from mlplab.autograde import Job, grade_job
 
-        return grade_job(Job(attempt.student, attempt.snapshot), slot, str(self.root))
+        job = Job(attempt.student, attempt.snapshot, env=tuple(sorted(self.settings.environ().items())),
+                  timeout_s=self.settings.autograde.job_timeout_s)
+        return grade_job(job, slot, str(self.root))
 
     def grade_next(self, slot: int = 0) -> Attempt | None:
         """Grade the oldest queued attempt (None when none is waiting)."""

@@ -62,13 +62,16 @@ class Policy:
 
     @classmethod
     def from_config(cls, config: Any) -> Policy:
-        """The policy of a traitlets ``Config`` (its ``GradingService`` section; missing keys keep defaults)."""
+        """The policy of a course config (its ``GradingService`` section, read by
+        :class:`mlplab.config.GradingService`: missing keys keep defaults, a misspelt key is a warning)."""
+        from mlplab.config import GradingService, settings_section
+
         section = config.get("GradingService", {}) if hasattr(config, "get") else {}
-        values = {}
-        for f in fields(cls):
-            if f.name in section:
-                values[f.name] = type(f.default)(section[f.name])
-        return cls(**values)
+        try:
+            options = settings_section(GradingService, section)
+        except ValueError as exc:
+            raise PolicyError(str(exc)) from None
+        return cls(**{f.name: getattr(options, f.name) for f in fields(cls)})
 
 
 def deadline(due: datetime | None, extension: timedelta | None) -> datetime | None:

@@ -37,10 +37,12 @@ import resource
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import mlplab
+from mlplab.config import Sandbox
 
 SANDBOX_UID_BASE = 62000
 PACKAGE_MOUNT = "/opt/mlplab"
@@ -52,20 +54,14 @@ SCRATCH = "/scratch"
 ZYGOTE_OOM_SCORE_ADJ = 500
 WORKER_OOM_SCORE_ADJ = 1000
 MB = 1024 * 1024
-# environment variables that override Limits fields (also set by the CLI's --memory-mb / --scratch-mb)
-LIMIT_ENV = {
-    "memory_mb": "MLPLAB_MEMORY_MB",
-    "scratch_mb": "MLPLAB_SCRATCH_MB",
-    "tmp_mb": "MLPLAB_TMP_MB",
-    "call_timeout_s": "MLPLAB_CALL_TIMEOUT_S",
-    "load_timeout_s": "MLPLAB_LOAD_TIMEOUT_S",
-    "task_timeout_s": "MLPLAB_TASK_TIMEOUT_S",
-    "submission_timeout_s": "MLPLAB_SUBMISSION_TIMEOUT_S",
-}
 
 
 class SandboxUnavailable(RuntimeError):
     """The hardened sandbox cannot run here (no bubblewrap, a path it cannot bind, a limit it cannot set)."""
+
+
+def _default(name: str) -> Any:
+    return Sandbox.class_traits()[name].default_value
 
 
 @dataclass
@@ -74,45 +70,28 @@ class Limits:
 
     ``memory_mb``: all processes of the submission together, their tmpfs and page cache included
     (a memory cgroup); ``scratch_mb``: the size of each sandbox's writable ``/scratch`` tmpfs;
-    ``tmp_mb``: the size of its ``/tmp`` and of its ``/dev/shm``.
+    ``tmp_mb``: the size of its ``/tmp`` and of its ``/dev/shm``. Defaults and meanings: :class:`mlplab.config.Sandbox`.
     """
 
-    memory_mb: int = 2048
-    scratch_mb: int = 256
-    tmp_mb: int = 64
-    address_space_mb: int = 4096
-    cpu_seconds: int = 120
-    file_size_mb: int = 64
-    open_files: int = 256
-    processes: int = 64
-    call_timeout_s: float = 10.0
-    load_timeout_s: float = 15.0
-    load_budget_s: float = 45.0
-    preload_timeout_s: float = 180.0
-    task_timeout_s: float = 60.0
-    submission_timeout_s: float = 600.0
+    memory_mb: int = _default("memory_mb")
+    scratch_mb: int = _default("scratch_mb")
+    tmp_mb: int = _default("tmp_mb")
+    address_space_mb: int = _default("address_space_mb")
+    cpu_seconds: int = _default("cpu_seconds")
+    file_size_mb: int = _default("file_size_mb")
+    open_files: int = _default("open_files")
+    processes: int = _default("processes")
+    call_timeout_s: float = _default("call_timeout_s")
+    load_timeout_s: float = _default("load_timeout_s")
+    load_budget_s: float = _default("load_budget_s")
+    preload_timeout_s: float = _default("preload_timeout_s")
+    task_timeout_s: float = _default("task_timeout_s")
+    submission_timeout_s: float = _default("submission_timeout_s")
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
-        """Defaults, overridden by ``MLPLAB_MEMORY_MB``, ``MLPLAB_SCRATCH_MB``, ``MLPLAB_TMP_MB``, ...
-
-        Raises ValueError (one sentence) for a value that is not a positive number.
-        """
-        environ = os.environ if environ is None else environ
-        limits = cls()
-        for name, var in LIMIT_ENV.items():
-            text = environ.get(var, "").strip()
-            if not text:
-                continue
-            kind = type(getattr(limits, name))
-            try:
-                value = kind(float(text)) if kind is int else float(text)
-            except ValueError:
-                value = 0
-            if value <= 0:
-                raise ValueError(f"{var}={text!r} is not a positive number")
-            setattr(limits, name, value)
-        return limits
+    def from_settings(cls, sandbox: Sandbox) -> Limits:
+        """The limits of a :class:`mlplab.config.Sandbox` (defaults, nbgrader_config.py, environment, options)."""
+        return cls(**{f.name: getattr(sandbox, f.name) for f in fields(cls)})
 
 
 @dataclass
