@@ -18,6 +18,7 @@ import re
 import shutil
 import warnings
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -78,7 +79,15 @@ def unanswered(answer: str | None, released: str | None) -> bool:
     if answer is None:
         return True
     text = answer.strip()
-    return text in ("", TEXT_STUB) or (released is not None and text == released.strip())
+    return text in ("", TEXT_STUB, *_translated_answer_stubs()) or (released is not None and text == released.strip())
+
+
+@lru_cache(maxsize=1)
+def _translated_answer_stubs() -> frozenset[str]:
+    """The text stub of every translated edition (a zh student's untouched answer cell)."""
+    from mlplab.course.i18n import answer_stubs
+
+    return frozenset(answer_stubs())
 
 
 def _grade_output(task: dict | None) -> list:

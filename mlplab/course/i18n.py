@@ -6,6 +6,10 @@ catalogue per language, ``i18n/<lang>/``, holds plain-text files:
 * ``<notebook stem>.txt``: one entry per markdown cell, keyed by the cell id and
   carrying the SHA-256 (first 16 hex digits) of the English text it translates;
 * ``files.txt``: the same for the extra student files of the release (``*.md``);
+* ``=== code <cell id>`` entries in the same notebook files: the comments, docstrings and
+  strings a student reads inside a code cell, as ``--- en`` / ``--- <lang>`` block pairs
+  (:mod:`mlplab.course.i18n_code`); ``=== code labutils/<file>.py`` entries in ``files.txt``
+  do the same for what the provided helper code prints and plots;
 * ``messages.txt``: message templates (visible-check assertion messages and grader
   messages), keyed by the hash of the English template, with ``{0}``, ``{1}``...
   standing for the values filled in at run time.
@@ -15,9 +19,12 @@ An entry starts with a header line ``=== cell <id> sha256:<hex16>`` (``file``,
 ``en: <template>`` and ``<lang>: <template>``.
 
 When a source cell changes its hash no longer matches: the entry is *stale* and
-``mlplab i18n check`` (and the tests) fail until the translation is updated. Code
-cells are never translated, so both editions run and grade identically; messages
-are translated when they are shown (:func:`translate_message`).
+``mlplab i18n check`` (and the tests) fail until the translation is updated. In code
+only comments and strings are translated, never a statement (checked with
+:func:`mlplab.course.i18n_code.code_difference`), so both editions run and grade
+identically; messages are translated when they are shown (:func:`translate_message`).
+nbgrader's own placeholders (``# YOUR CODE HERE``, ``YOUR ANSWER HERE``) are translated
+through ``messages.txt`` and configured per edition (:func:`generate_edition`).
 """
 
 from __future__ import annotations
@@ -34,14 +41,18 @@ from pathlib import Path
 
 import nbformat
 
+from mlplab.course import i18n_code
 from mlplab.coursedir import ASSIGNMENT, course_root, source_dir
 
 LANGUAGES = ("zh",)
-HEADER = re.compile(r"^=== (cell|file|message) (\S+) sha256:([0-9a-f]{16})\s*$")
+HEADER = re.compile(r"^=== (cell|code|file|message) (\S+) sha256:([0-9a-f]{16})\s*$")
 PLACEHOLDER = re.compile(r"\{(\d+)\}")
 TODO = "TODO"  # stubs written by `mlplab i18n stub` start with it
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "YOUR ANSWER HERE")
 STUDENT_FILES = ("*.md",)  # extra files of source/mlp that students read
+STUDENT_CODE = ("labutils/*.py",)  # provided code whose prints and plot labels students read
+# nbgrader's placeholders (ClearSolutions.code_stub / text_stub), translated through messages.txt
+CODE_STUB, TEXT_STUB = "YOUR CODE HERE", "YOUR ANSWER HERE"
 
 
 class CatalogueError(ValueError):
@@ -59,7 +70,7 @@ def catalogue_dir(lang: str, root: Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Entry:
-    kind: str  # "cell", "file" or "message"
+    kind: str  # "cell", "code", "file" or "message"
     key: str  # cell id, file name or message id
     source_sha: str
     text: str  # the translation (for messages: the translated template)
@@ -126,6 +137,35 @@ def markdown_cells(notebook: Path) -> list[tuple[str, str]]:
 def student_files(root: Path | None = None) -> list[Path]:
     folder = source_dir(root)
     return sorted(p for pattern in STUDENT_FILES for p in folder.glob(pattern))
+
+
+def code_cells(notebook: Path) -> list[tuple[str, str]]:
+    """(cell id, English source) of every code cell of a notebook."""
+    nb = nbformat.read(notebook, as_version=4)
+    return [(c.id, c.source) for c in nb.cells if c.cell_type == "code"]
+
+
+def student_code(root: Path | None = None) -> list[Path]:
+    """The provided helper files whose display strings are translated (paths relative to source/mlp)."""
+    folder = source_dir(root)
+    return sorted(p.relative_to(folder) for pattern in STUDENT_CODE for p in folder.glob(pattern))
+
+
+def code_units(root: Path | None = None) -> list[tuple[str, str, str, bool]]:
+    """(catalogue file stem, key, English code, docs) of everything whose code prose is translated:
+    every code cell of the notebooks (comments and docstrings too) and the provided helper files
+    (display strings only)."""
+    root = root or course_root()
+    units = []
+    for notebook in sorted(source_dir(root).glob("*.ipynb")):
+        units += [(notebook.stem, cell_id, code, True) for cell_id, code in code_cells(notebook)]
+    for rel in student_code(root):
+        units.append(("files", rel.as_posix(), (source_dir(root) / rel).read_text(encoding="utf-8"), False))
+    return units
+
+
+def stub_message_templates() -> dict[str, str]:
+    return {sha(t): t for t in (CODE_STUB, TEXT_STUB)}
 
 
 def _template(node: ast.expr) -> str | None:
@@ -301,8 +341,14 @@ def check_catalogue(lang: str, root: Path | None = None, messages: bool = True) 
             expect(notebook.stem, "cell", cell_id, text)
     for path in student_files(root):
         expect("files", "file", path.name, path.read_text(encoding="utf-8"))
+    for stem, key, code, docs in code_units(root):
+        seen.add((stem, "code", key))
+        problem = _check_code(stem, key, code, docs, catalogue.get((stem, "code", key)), lang)
+        if problem is not None:
+            problems.append(problem)
     if messages:
-        for key, template in {**visible_check_messages(root), **grader_messages(root)}.items():
+        expected = {**visible_check_messages(root), **grader_messages(root), **stub_message_templates()}
+        for key, template in expected.items():
             expect("messages", "message", key, template)
     for (stem, kind, key), entry in catalogue.items():
         if kind == "message":
@@ -315,6 +361,67 @@ def check_catalogue(lang: str, root: Path | None = None, messages: bool = True) 
     return problems
 
 
+def _short(text: str, width: int = 70) -> str:
+    line = " ".join(text.split())
+    return repr(line if len(line) <= width else line[: width - 1] + "…")
+
+
+def _check_code(stem: str, key: str, code: str, docs: bool, entry: Entry | None, lang: str) -> Problem | None:
+    """The problem of one code cell's (or helper file's) translation, if any."""
+    where = f"{stem}/{key}"
+    try:
+        found = i18n_code.pieces(code, docs)
+    except SyntaxError as exc:
+        return Problem(where, "code", f"the English code does not parse ({exc.msg}), so it cannot be translated")
+    if not found:
+        return None if entry is None else Problem(where, "orphan", "the code cell has no comment or text left")
+    what = "code cell" if docs else "helper file"
+    if entry is None:
+        noun = "comments, docstrings and strings" if docs else "shown strings"
+        return Problem(where, "missing", f"{what}: no translation of its {len(found)} {noun}, "
+                                         f"e.g. {_short(found[0].text)}")
+    pairs = i18n_code.parse_pairs(entry.text, lang)
+    todo = [en for en, tr in pairs.items() if tr.startswith(TODO)]
+    if todo:
+        return Problem(where, "missing", f"{what}: {len(todo)} pieces still waiting for their translation (TODO), "
+                                         f"e.g. {_short(todo[0])}")
+    texts = {p.text for p in found}
+    new = [t for t in dict.fromkeys(p.text for p in found) if t not in pairs]
+    gone = [t for t in pairs if t not in texts]
+    if new or gone or entry.source_sha != i18n_code.key_of(found):
+        parts = []
+        if new:
+            parts.append(f"{len(new)} English pieces not translated, e.g. {_short(new[0])}")
+        if gone:
+            parts.append(f"{len(gone)} translated pieces no longer in the English, e.g. {_short(gone[0])}")
+        detail = "; ".join(parts) or f"header hash out of date (now sha256:{i18n_code.key_of(found)})"
+        return Problem(where, "stale", f"{what}: {detail}; `mlplab i18n stub` rewrites the entry")
+    translated, _ = i18n_code.apply(code, pairs, docs)
+    difference = i18n_code.code_difference(code, translated)
+    if difference:
+        return Problem(where, "code", f"{what}: the translation must change only comments and strings: {difference}")
+    return None
+
+
+def _write_code_stub(folder: Path, stem: str, key: str, code: str, docs: bool, old: Entry | None, lang: str) -> None:
+    """Write (or rewrite in place) the entry of one code unit: kept translations, TODO for the rest."""
+    found = i18n_code.pieces(code, docs)
+    pairs = i18n_code.parse_pairs(old.text, lang) if old else {}
+    listed = [(t, pairs.get(t, f"{TODO} {t}")) for t in dict.fromkeys(p.text for p in found)]
+    block = f"=== code {key} sha256:{i18n_code.key_of(found)}\n{i18n_code.format_pairs(listed, lang)}\n"
+    path = folder / f"{stem}.txt"
+    lines = path.read_text(encoding="utf-8").split("\n") if path.exists() else []
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"=== code {key} ")), None)
+    if start is None:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write("\n" + block)
+        return
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("=== ")), len(lines))
+    tail = lines[end:]
+    lines[start:end] = block.rstrip("\n").split("\n") + ([""] if tail else [])
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
 def stub_missing(lang: str, root: Path | None = None) -> int:
     """Append a stub holding the English text for every missing or stale entry; returns how many.
 
@@ -323,12 +430,20 @@ def stub_missing(lang: str, root: Path | None = None) -> int:
     root = root or course_root()
     folder = catalogue_dir(lang, root)
     folder.mkdir(parents=True, exist_ok=True)
-    messages = {**visible_check_messages(root), **grader_messages(root)}
+    messages = {**visible_check_messages(root), **grader_messages(root), **stub_message_templates()}
+    catalogue = load_catalogue(lang, root)
+    units = {(stem, key): (code, docs) for stem, key, code, docs in code_units(root)}
     added = 0
     for problem in check_catalogue(lang, root):
-        if problem.kind not in ("missing", "stale") or problem.detail.startswith("a stub"):
+        waiting = problem.detail.startswith("a stub") or "(TODO)" in problem.detail
+        if problem.kind not in ("missing", "stale") or waiting:
             continue
         stem, key = problem.where.split("/", 1)
+        if (stem, key) in units:
+            code, docs = units[(stem, key)]
+            _write_code_stub(folder, stem, key, code, docs, catalogue.get((stem, "code", key)), lang)
+            added += 1
+            continue
         if stem == "messages":
             if key not in messages:
                 continue
@@ -356,13 +471,42 @@ def edition_name(lang: str) -> str:
 
 
 def translate_notebook(src: Path, dst: Path, lang: str, catalogue: dict) -> None:
-    """Write ``src`` to ``dst`` with every markdown cell replaced by its translation (code untouched)."""
+    """Write ``src`` to ``dst`` with every markdown cell replaced by its translation and the comments,
+    docstrings and display strings of every code cell translated (its statements untouched)."""
     nb = nbformat.read(src, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = catalogue[(src.stem, "cell", cell.id)].text
+        elif cell.cell_type == "code" and (src.stem, "code", cell.id) in catalogue:
+            pairs = i18n_code.parse_pairs(catalogue[(src.stem, "code", cell.id)].text, lang)
+            cell.source = i18n_code.apply(cell.source, pairs)[0]
     nb.metadata["mlplab"] = {"lang": lang}
     nbformat.write(nb, dst)
+
+
+def nbgrader_stub_config(lang: str, root: Path | None = None) -> str:
+    """nbgrader settings that make ClearSolutions write its placeholders in ``lang``.
+
+    The code stub keeps its ``raise NotImplementedError()`` (the graders and ``labutils.nbimport``
+    recognise an unanswered cell by it); only the comment above it is translated."""
+    table = message_table(lang, root)
+    code, text = table.get(CODE_STUB, CODE_STUB), table.get(TEXT_STUB, TEXT_STUB)
+    stub = {"python": f"# {code}\nraise NotImplementedError()"}
+    return (
+        f"\n# the {lang} edition's placeholders (mlplab.course.i18n.nbgrader_stub_config)\n"
+        f"c.ClearSolutions.code_stub = {stub!r}\nc.ClearSolutions.text_stub = {text!r}\n"
+    )
+
+
+def answer_stubs(root: Path | None = None) -> set[str]:
+    """The written-answer placeholder of every edition (English and each catalogue's translation)."""
+    stubs = {TEXT_STUB}
+    for lang in LANGUAGES:
+        try:
+            stubs.add(message_table(lang, root).get(TEXT_STUB, TEXT_STUB))
+        except CatalogueError:
+            continue
+    return stubs
 
 
 def message_table(lang: str, root: Path | None = None) -> dict[str, str]:
@@ -390,6 +534,12 @@ def translated_source(lang: str, destination: Path, root: Path | None = None) ->
         translate_notebook(notebook, destination / notebook.name, lang, catalogue)
     for path in student_files(root):
         (destination / path.name).write_text(catalogue[("files", "file", path.name)].text + "\n", encoding="utf-8")
+    for rel in student_code(root):
+        entry = catalogue.get(("files", "code", rel.as_posix()))
+        if entry is not None:
+            code = (src / rel).read_text(encoding="utf-8")
+            pairs = i18n_code.parse_pairs(entry.text, lang)
+            (destination / rel).write_text(i18n_code.apply(code, pairs, docs=False)[0], encoding="utf-8")
     table = message_table(lang, root)
     (destination / "labutils" / "messages.json").write_text(
         json.dumps({"lang": lang, "messages": table}, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
@@ -410,6 +560,8 @@ def generate_edition(lang: str, root: Path | None = None, out: Path | None = Non
         course = Path(tmp) / "course"
         course.mkdir()
         shutil.copy2(root / "nbgrader_config.py", course / "nbgrader_config.py")
+        with open(course / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+            fh.write(nbgrader_stub_config(lang, root))
         translated_source(lang, course / "source" / ASSIGNMENT, root)
         db_url = f"sqlite:///{course / 'gradebook.db'}"
         nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", db_url=db_url)
