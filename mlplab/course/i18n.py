@@ -341,9 +341,10 @@ def check_catalogue(lang: str, root: Path | None = None, messages: bool = True) 
             expect(notebook.stem, "cell", cell_id, text)
     for path in student_files(root):
         expect("files", "file", path.name, path.read_text(encoding="utf-8"))
+    table = {e.english: e.text for e in catalogue.values() if e.kind == "message" and not e.text.startswith(TODO)}
     for stem, key, code, docs in code_units(root):
         seen.add((stem, "code", key))
-        problem = _check_code(stem, key, code, docs, catalogue.get((stem, "code", key)), lang)
+        problem = _check_code(stem, key, code, docs, catalogue.get((stem, "code", key)), lang, table)
         if problem is not None:
             problems.append(problem)
     if messages:
@@ -366,7 +367,9 @@ def _short(text: str, width: int = 70) -> str:
     return repr(line if len(line) <= width else line[: width - 1] + "…")
 
 
-def _check_code(stem: str, key: str, code: str, docs: bool, entry: Entry | None, lang: str) -> Problem | None:
+def _check_code(
+    stem: str, key: str, code: str, docs: bool, entry: Entry | None, lang: str, messages: dict[str, str]
+) -> Problem | None:
     """The problem of one code cell's (or helper file's) translation, if any."""
     where = f"{stem}/{key}"
     try:
@@ -396,7 +399,7 @@ def _check_code(stem: str, key: str, code: str, docs: bool, entry: Entry | None,
             parts.append(f"{len(gone)} translated pieces no longer in the English, e.g. {_short(gone[0])}")
         detail = "; ".join(parts) or f"header hash out of date (now sha256:{i18n_code.key_of(found)})"
         return Problem(where, "stale", f"{what}: {detail}; `mlplab i18n stub` rewrites the entry")
-    translated, _ = i18n_code.apply(code, pairs, docs)
+    translated, _ = i18n_code.apply(code, pairs, docs, messages)
     difference = i18n_code.code_difference(code, translated)
     if difference:
         return Problem(where, "code", f"{what}: the translation must change only comments and strings: {difference}")
@@ -474,12 +477,13 @@ def translate_notebook(src: Path, dst: Path, lang: str, catalogue: dict) -> None
     """Write ``src`` to ``dst`` with every markdown cell replaced by its translation and the comments,
     docstrings and display strings of every code cell translated (its statements untouched)."""
     nb = nbformat.read(src, as_version=4)
+    messages = {e.english: e.text for e in catalogue.values() if e.kind == "message" and not e.text.startswith(TODO)}
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = catalogue[(src.stem, "cell", cell.id)].text
         elif cell.cell_type == "code" and (src.stem, "code", cell.id) in catalogue:
             pairs = i18n_code.parse_pairs(catalogue[(src.stem, "code", cell.id)].text, lang)
-            cell.source = i18n_code.apply(cell.source, pairs)[0]
+            cell.source = i18n_code.apply(cell.source, pairs, messages=messages)[0]
     nb.metadata["mlplab"] = {"lang": lang}
     nbformat.write(nb, dst)
 

@@ -41,6 +41,7 @@ DISPLAY_CALLS = frozenset(
      "set_ylabel", "set_title", "set_label", "legend", "text", "annotate", "figtext"}
 )
 DISPLAY_KEYWORDS = frozenset({"label", "title", "xlabel", "ylabel", "desc"})
+PLACEHOLDER = re.compile(r"(?<!\{)\{(\d+)\}(?!\})")  # {0}, {1}... of a message template, not {{0}}
 PAIR = re.compile(r"^--- (en|[a-z]{2})\s*$")
 
 
@@ -174,16 +175,86 @@ def format_pairs(pairs: list[tuple[str, str]], lang: str) -> str:
     return "\n".join(f"--- en\n{en}\n--- {lang}\n{tr}" for en, tr in pairs)
 
 
-def apply(code: str, pairs: dict[str, str], docs: bool = True) -> tuple[str, list[Piece]]:
-    """``code`` with every piece that has a translation replaced; also the pieces left untranslated."""
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _field(value: ast.FormattedValue) -> str | None:
+    """The source of one replacement field of an f-string, or None when it has a nested field."""
+    conversion = {-1: "", 115: "!s", 114: "!r", 97: "!a"}[value.conversion]
+    spec = ""
+    if value.format_spec is not None:
+        parts = value.format_spec.values
+        if not all(isinstance(p, ast.Constant) for p in parts):
+            return None
+        spec = ":" + "".join(p.value for p in parts)
+    return "{" + ast.unparse(value.value) + conversion + spec + "}"
+
+
+def _message_literal(node: ast.expr, messages: dict[str, str]) -> str | None:
+    """An assert message literal written in the edition's language from the message catalogue
+    (the same translation the visible check shows at run time), or None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        translated = messages.get(node.value.replace("{", "{{").replace("}", "}}"))
+        if translated is None or PLACEHOLDER.search(translated):
+            return None
+        return '"' + _escape(translated.replace("{{", "{").replace("}}", "}")) + '"'
+    if not isinstance(node, ast.JoinedStr):
+        return None
+    template, fields = [], []
+    for value in node.values:
+        if isinstance(value, ast.Constant):
+            template.append(value.value.replace("{", "{{").replace("}", "}}"))
+        else:
+            template.append(f"{{{len(fields)}}}")
+            fields.append(_field(value))
+    translated = messages.get("".join(template))
+    if translated is None or None in fields:
+        return None
+    order = [int(n) for n in PLACEHOLDER.findall(translated)]
+    if order != list(range(len(fields))):  # a translation that reorders the values stays a run-time one
+        return None
+    body = PLACEHOLDER.sub(lambda m: "\x00" + m.group(1) + "\x00", translated)
+    body = _escape(body)
+    return 'f"' + re.sub("\x00(\\d+)\x00", lambda m: fields[int(m.group(1))], body) + '"'
+
+
+
+def _assert_messages(code: str, messages: dict[str, str]) -> list[Piece]:
+    clean = _blank_magics(code)
+    lines, starts = clean.split("\n"), _offsets(clean)
+    found = []
+    for node in ast.walk(ast.parse(clean)):
+        if isinstance(node, ast.Assert) and node.msg is not None:
+            literal = _message_literal(node.msg, messages)
+            if literal is not None:
+                msg = node.msg
+                start = starts[msg.lineno - 1] + _char_col(lines[msg.lineno - 1], msg.col_offset)
+                end = starts[msg.end_lineno - 1] + _char_col(lines[msg.end_lineno - 1], msg.end_col_offset)
+                found.append(Piece(start, end, literal))
+    return found
+
+
+def apply(
+    code: str, pairs: dict[str, str], docs: bool = True, messages: dict[str, str] | None = None
+) -> tuple[str, list[Piece]]:
+    """``code`` with every piece that has a translation replaced; also the pieces left untranslated.
+
+    ``messages`` (English template -> translation, the message catalogue): assert messages are
+    written in the edition's language too, when the translation keeps the order of the values."""
     out, missing, position = [], [], 0
+    replacements = []
     for piece in pieces(code, docs):
         if piece.text in pairs:
-            out.append(code[position : piece.start])
-            out.append(pairs[piece.text])
-            position = piece.end
+            replacements.append(Piece(piece.start, piece.end, pairs[piece.text]))
         else:
             missing.append(piece)
+    if messages:
+        replacements += _assert_messages(code, messages)
+    for piece in sorted(replacements, key=lambda p: p.start):
+        out.append(code[position : piece.start])
+        out.append(piece.text)
+        position = piece.end
     out.append(code[position:])
     return "".join(out), missing
 
