@@ -9,13 +9,15 @@ import shutil
 import nbformat
 import pytest
 
-from mlplab.course import i18n
+from mlplab.course import i18n, i18n_code
 from mlplab.course.generate import scratch_course
 from mlplab.coursedir import source_dir
 
 from .conftest import ROOT, SOURCE, grade_json, source_notebooks
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
+# pieces the translation keeps in English on purpose: keys the code looks up, lint pragmas, a plain axis name
+KEPT = {"MLP RGB", "CNN RGB", "MLP gray", "CNN gray", "3 layers (this MLP)", "noqa: F401", "epoch"}
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +83,7 @@ def test_translations_keep_the_nbgrader_answer_markers():
 
 
 @pytest.mark.parametrize("folder", ["release", "solutions"])
-def test_zh_edition_has_identical_code_and_translated_markdown(edition, folder):
+def test_zh_code_differs_from_english_only_in_comments_docstrings_and_strings(edition, folder):
     english_dir, chinese_dir = ROOT / folder / "mlp", edition / folder / i18n.edition_name("zh")
     assert sorted(p.name for p in chinese_dir.glob("*.ipynb")) == sorted(p.name for p in english_dir.glob("*.ipynb"))
     for english_path in sorted(english_dir.glob("*.ipynb")):
@@ -89,15 +91,29 @@ def test_zh_edition_has_identical_code_and_translated_markdown(edition, folder):
         zh = nbformat.read(chinese_dir / english_path.name, as_version=4)
         assert [c.id for c in zh.cells] == [c.id for c in en.cells]
         for a, b in zip(en.cells, zh.cells, strict=True):
-            if a.cell_type == "markdown":  # nbgrader's checksum covers the (translated) text
-                for cell in (a, b):
-                    cell.metadata.get("nbgrader", {}).pop("checksum", None)
+            for cell in (a, b):  # nbgrader's checksum covers the (translated) text and comments
+                cell.metadata.get("nbgrader", {}).pop("checksum", None)
             assert a.metadata == b.metadata, f"{english_path.name}/{a.id}: nbgrader metadata differs"
             if a.cell_type == "code":
-                assert a.source == b.source, f"{english_path.name}/{a.id}: code differs between editions"
+                # the same tree with every string blanked and the same tokens without comments and strings
+                difference = i18n_code.code_difference(a.source, b.source)
+                assert difference is None, f"{english_path.name}/{a.id}: {difference}"
+                prose = i18n_code.pieces(a.source)
+                if prose:  # what a student reads in the cell is Chinese
+                    translated = i18n_code.pieces(b.source)
+                    assert all(CJK.search(p.text) or p.text.strip("\"'# ") in KEPT for p in translated), (
+                        f"{english_path.name}/{a.id}: "
+                        f"{[p.text for p in translated if not CJK.search(p.text)][:3]}")
             else:
                 assert CJK.search(b.source), f"{english_path.name}/{a.id} is not translated"
         assert zh.metadata["mlplab"] == {"lang": "zh"}
+    if folder == "release":  # nbgrader's placeholders come from the catalogue
+        stubs = [c.source for p in sorted(chinese_dir.glob("*.ipynb")) for c in nbformat.read(p, 4).cells]
+        assert any("# 请在此处编写代码\nraise NotImplementedError()" in s for s in stubs)
+        assert any("请在此处作答" in s for s in stubs)
+        assert not any("YOUR CODE HERE" in s or "YOUR ANSWER HERE" in s for s in stubs)
+    plotting = (chinese_dir / "labutils" / "plotting.py").read_text()
+    assert 'ax.set_ylabel("损失")' in plotting and '"""Small matplotlib helpers' in plotting  # labels, not docs
     guide = (chinese_dir / "running-05-without-a-gpu.md").read_text()
     assert "GPU" in guide and CJK.search(guide)
     table = json.loads((chinese_dir / "labutils" / "messages.json").read_text())["messages"]
@@ -106,7 +122,9 @@ def test_zh_edition_has_identical_code_and_translated_markdown(edition, folder):
 
 def test_zh_solutions_get_the_same_scores_as_the_english_ones_and_chinese_messages(edition, tmp_path, capsys):
     chinese = grade_json(edition / "solutions" / "mlp-zh", "--lang", "zh")
+    english = grade_json(ROOT / "solutions" / "mlp")
     assert chinese["score"] == chinese["max_score"] and not chinese["errors"]
+    assert {t: r["score"] for t, r in chinese["tasks"].items()} == {t: r["score"] for t, r in english["tasks"].items()}
 
     # the same bug in both editions of notebook 01 costs the same points; only the language differs
     for lang, folder in (("en", ROOT / "solutions" / "mlp"), ("zh", edition / "solutions" / "mlp-zh")):
@@ -174,3 +192,72 @@ def test_english_labutils_installs_no_translation():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.load_table() == {} and module.install() is False
+
+
+def test_a_translation_that_changes_a_statement_is_rejected():
+    english = 'def f(x):\n    """Return x."""\n    # keep the sign\n    print("value:", x)\n    return x > 0\n'
+    pairs = {'"""Return x."""': '"""返回 x。"""', "# keep the sign": "# 保留符号", '"value:"': '"值："'}
+    translated, missing = i18n_code.apply(english, pairs)
+    assert missing == [] and i18n_code.code_difference(english, translated) is None
+    assert '"""返回 x。"""' in translated and "# 保留符号" in translated and '"值："' in translated
+    for changed in (translated.replace("x > 0", "x >= 0"), translated.replace("return x", "return (x)"),
+                    translated.replace('print("值：", x)', 'print(f"值：{x}")'),
+                    translated.replace("def f(x)", "def g(x)")):
+        assert i18n_code.code_difference(english, changed) is not None, changed
+    # an f-string may reword its text, not reorder or change its values
+    assert i18n_code.same_code('print(f"a {x} b {y}")', 'print(f"甲 {x} 乙 {y}")')
+    assert not i18n_code.same_code('print(f"a {x} b {y}")', 'print(f"{y} 乙 {x} 甲")')
+    # nbgrader's markers and dict keys are not pieces: they are never offered for translation
+    cell = '### BEGIN SOLUTION\nmode = bn_param["mode"]\n### END SOLUTION\n'
+    assert i18n_code.pieces(cell) == []
+
+
+def _edit_code_cell(course, stem, grade_id_or_index, edit):
+    notebook = source_dir(course) / f"{stem}.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    cell = [c for c in nb.cells if c.cell_type == "code"][grade_id_or_index]
+    cell.source = edit(cell.source)
+    nbformat.write(nb, notebook)
+    return cell
+
+
+def test_a_changed_code_cell_is_reported_stale_and_stub_keeps_the_translated_pieces(tmp_path):
+    course = _course_copy(tmp_path)
+    cell = _edit_code_cell(course, "01_layers", 2, lambda s: "# a brand-new comment for the check\n" + s)
+    problems = i18n.check_catalogue("zh", course, messages=False)
+    assert [(p.where, p.kind) for p in problems] == [(f"01_layers/{cell.id}", "stale")]
+    assert "1 English pieces not translated" in problems[0].detail and "brand-new comment" in problems[0].detail
+    with pytest.raises(i18n.CatalogueError, match="stale"):
+        i18n.translated_source("zh", tmp_path / "out", course)
+
+    assert i18n.stub_missing("zh", course) == 1
+    problems = i18n.check_catalogue("zh", course, messages=False)
+    assert [p.kind for p in problems] == ["missing"] and "(TODO)" in problems[0].detail
+    path = i18n.catalogue_dir("zh", course) / "01_layers.txt"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(f"=== code {cell.id} ") == 1  # rewritten in place
+    assert "# 可见检查：固定的输入" in text  # the pieces already translated are kept
+    path.write_text(text.replace("TODO # a brand-new comment for the check", "# 一条新注释"), encoding="utf-8")
+    assert i18n.check_catalogue("zh", course, messages=False) == []
+
+    # a statement changed, comments unchanged: the translation still applies
+    _edit_code_cell(course, "01_layers", 2, lambda s: s.replace("num_inputs, input_shape", "num_inputs , input_shape"))
+    assert i18n.check_catalogue("zh", course, messages=False) == []
+
+
+def test_a_new_code_cell_is_reported_missing(tmp_path):
+    course = _course_copy(tmp_path)
+    notebook = source_dir(course) / "03_fc_net.ipynb"
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell('# new experiment\nprint("done in", 3, "s")'))
+    nbformat.write(nb, notebook)
+    problems = i18n.check_catalogue("zh", course, messages=False)
+    assert [p.kind for p in problems] == ["missing"] and problems[0].where == f"03_fc_net/{nb.cells[-1].id}"
+    assert "code cell" in problems[0].detail and "2 comments, docstrings and strings" in problems[0].detail
+
+
+def test_an_untouched_chinese_answer_cell_counts_as_unanswered():
+    from mlplab.course.gradebook import unanswered
+
+    assert unanswered("请在此处作答", None) and unanswered("YOUR ANSWER HERE", None)
+    assert not unanswered("我的答案", None)
