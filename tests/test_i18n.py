@@ -261,3 +261,44 @@ def test_an_untouched_chinese_answer_cell_counts_as_unanswered():
 
     assert unanswered("请在此处作答", None) and unanswered("YOUR ANSWER HERE", None)
     assert not unanswered("我的答案", None)
+
+
+def _banned_variants() -> dict[str, list[str]]:
+    """Banned variant -> the term to use, from the table 'One term per concept' of docs/glossary-zh.md."""
+    text = (ROOT / "docs" / "glossary-zh.md").read_text(encoding="utf-8")
+    table = text.split("## One term per concept", 1)[1]
+    banned = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] not in ("concept", "---") and not set(cells[0]) <= {"-"}:
+            for variant in cells[2].split(","):
+                banned[variant.strip()] = cells[1]
+    return banned
+
+
+def _chinese_texts():
+    """(where, Chinese text) of every translation in the catalogue."""
+    for (stem, kind, key), entry in i18n.load_catalogue("zh", ROOT).items():
+        if kind == "code":
+            for english, chinese in i18n_code.parse_pairs(entry.text, "zh").items():
+                yield f"{stem}/{key}: {english[:40]!r}", chinese
+        else:
+            yield f"{stem}/{key}", entry.text
+
+
+def test_the_catalogue_uses_one_term_per_concept_from_the_glossary():
+    banned = _banned_variants()
+    assert {"缓存", "批次", "得分", "下标", "抽样", "反向 dropout", "内联问题"} <= set(banned)
+    drift = [f"{where}: {variant} (use {term})" for where, text in _chinese_texts()
+             for variant, term in banned.items() if variant in text]
+    assert drift == [], "\n".join(drift[:20])
+
+
+def test_plain_text_messages_have_no_markdown_emphasis_and_no_english_tails():
+    for (_, kind, key), entry in i18n.load_catalogue("zh", ROOT).items():
+        if kind != "message":
+            continue
+        assert not re.search(r"\*\*[^*\d\s]", entry.text.replace("**2", "")), f"{key}: {entry.text}"
+        # outside code (backticks, identifiers, formulas) no run of three English words is left
+        prose = re.sub(r"`[^`]*`|\{\d+\}", " ", entry.text)
+        assert not re.search(r"\b[a-z]{3,} [a-z]{2,} [a-z]{3,}\b", prose), f"{key}: {entry.text}"
