@@ -161,6 +161,9 @@ def test_zh_solutions_get_the_same_scores_as_the_english_ones_and_chinese_messag
         ("affine_backward: dw relative error 3.1e-01 (needs < 1e-07): dw = x_flat.T @ dout, with x flattened to (N, D)",
          "affine_backward: dw 的相对误差为 3.1e-01（要求 < 1e-07）: dw = x_flat.T @ dout，其中 x 展平为 (N, D)"),
         ("dx has shape (3, 4), expected (3, 2)", "dx 的形状为 (3, 4)，应为 (3, 2)"),
+        # a visible check composed of a message and a tail: both parts are catalogue templates
+        ("dgamma has shape (3,), expected (5,): sum over the samples (axis 0)",
+         "dgamma 的形状为 (3,)，应为 (5,): 请在样本轴（axis 0）上求和"),
         ("an unknown message: stays as it is", "an unknown message: stays as it is"),
     ],
 )

@@ -202,9 +202,10 @@ def assertion_messages(code: str) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Assert) and node.msg is not None:
-            template = _template(node.msg)
-            if template and template.strip():
-                found.append(template)
+            for template in _message_pieces(node.msg):  # the whole, or each literal part of a composed one
+                template = template.removeprefix(": ")  # a tail appended after ": " is translated on its own
+                if template and template.strip():
+                    found.append(template)
     return found
 
 

@@ -2,7 +2,7 @@
 
 A code cell (or a provided helper file) is translated piece by piece. A *piece* is one
 comment token, one docstring or one string literal that a student reads: an argument of a
-display call (``print``, ``set_xlabel``, ``label=`` ...) or a string with several words.
+display call (``print``, ``set_xlabel``, ``label=`` ...) or a string of several words.
 Everything else, the code statements and the strings the code works with (dict keys, modes,
 file names), stays byte for byte as in English.
 
@@ -133,7 +133,7 @@ def pieces(code: str, docs: bool = True) -> list[Piece]:
         literal = "".join(v.value for v in getattr(node, "values", [node]) if isinstance(v, ast.Constant))
         if not WORD.search(literal):
             continue
-        if id(node) in display or (docs and " " in literal.strip() and len(WORD.findall(literal)) >= 2):
+        if id(node) in display or (docs and " " in literal.strip() and len(literal.split()) >= 2):
             add(node)
     return [found[k] for k in sorted(found)]
 
@@ -224,14 +224,25 @@ def _assert_messages(code: str, messages: dict[str, str]) -> list[Piece]:
     clean = _blank_magics(code)
     lines, starts = clean.split("\n"), _offsets(clean)
     found = []
+
+    def parts(node: ast.expr) -> list[ast.expr]:  # the literal parts of a composed message
+        if isinstance(node, ast.BinOp):
+            return parts(node.left) + parts(node.right)
+        if isinstance(node, ast.IfExp):
+            return parts(node.body) + parts(node.orelse)
+        return [node]
+
     for node in ast.walk(ast.parse(clean)):
         if isinstance(node, ast.Assert) and node.msg is not None:
-            literal = _message_literal(node.msg, messages)
-            if literal is not None:
-                msg = node.msg
-                start = starts[msg.lineno - 1] + _char_col(lines[msg.lineno - 1], msg.col_offset)
-                end = starts[msg.end_lineno - 1] + _char_col(lines[msg.end_lineno - 1], msg.end_col_offset)
-                found.append(Piece(start, end, literal))
+            for msg in parts(node.msg):
+                literal = _message_literal(msg, messages)
+                if literal is None and isinstance(msg, ast.Constant) and str(msg.value).startswith(": "):
+                    tail = _message_literal(ast.Constant(value=msg.value[2:]), messages)
+                    literal = None if tail is None else '": ' + tail[1:]
+                if literal is not None:
+                    start = starts[msg.lineno - 1] + _char_col(lines[msg.lineno - 1], msg.col_offset)
+                    end = starts[msg.end_lineno - 1] + _char_col(lines[msg.end_lineno - 1], msg.end_col_offset)
+                    found.append(Piece(start, end, literal))
     return found
 
 
