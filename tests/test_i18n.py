@@ -305,3 +305,21 @@ def test_plain_text_messages_have_no_markdown_emphasis_and_no_english_tails():
         # outside code (backticks, identifiers, formulas) no run of three English words is left
         prose = re.sub(r"`[^`]*`|\{\d+\}", " ", entry.text)
         assert not re.search(r"\b[a-z]{3,} [a-z]{2,} [a-z]{3,}\b", prose), f"{key}: {entry.text}"
+
+
+def test_the_zh_edition_draws_chinese_plot_labels_with_an_installed_cjk_font(monkeypatch, capsys):
+    import importlib.util
+
+    import matplotlib
+    from matplotlib import font_manager
+
+    spec = importlib.util.spec_from_file_location("labutils_i18n_fonts", SOURCE / "labutils" / "i18n.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with matplotlib.rc_context():
+        monkeypatch.setattr(font_manager.fontManager, "ttflist", [font_manager.FontEntry(name="SimHei")])
+        assert module._use_cjk_fonts() == "SimHei"
+        assert matplotlib.rcParams["font.sans-serif"][0] == "SimHei"
+        monkeypatch.setattr(font_manager.fontManager, "ttflist", [font_manager.FontEntry(name="DejaVu Sans")])
+        assert module._use_cjk_fonts() is None
+        assert "没有找到中文字体" in capsys.readouterr().out  # says how to get one instead of boxes without a word

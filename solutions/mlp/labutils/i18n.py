@@ -74,4 +74,34 @@ def install() -> bool:
         shell.showtraceback((etype, translated, tb), tb_offset=tb_offset)
 
     shell.set_custom_exc((AssertionError,), show_translated)
+    _use_cjk_fonts()
     return True
+
+
+# fonts with Chinese glyphs on common systems (Linux, Windows, macOS), preferred first
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+             "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Arial Unicode MS")
+
+
+def _use_cjk_fonts() -> str | None:
+    """Let matplotlib draw the translated plot labels: put an installed CJK font first.
+
+    Returns the font used, or None (then a one-line note says how to get one, and matplotlib's
+    per-glyph warnings are silenced: the labels show as boxes, the numbers stay readable)."""
+    try:
+        import matplotlib
+        from matplotlib import font_manager
+    except ImportError:
+        return None
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    found = [name for name in CJK_FONTS if name in installed]
+    if found:
+        matplotlib.rcParams["font.sans-serif"] = found + list(matplotlib.rcParams["font.sans-serif"])
+        matplotlib.rcParams["axes.unicode_minus"] = False
+        return found[0]
+    import warnings
+
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
+    print("注意：没有找到中文字体，图中的中文标签会显示为方框。安装 Noto Sans CJK SC"
+          "（Linux：fonts-noto-cjk）或 SimHei 后重启内核即可。")
+    return None
