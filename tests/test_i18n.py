@@ -17,7 +17,7 @@ from .conftest import ROOT, SOURCE, grade_json, source_notebooks
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # pieces the translation keeps in English on purpose: keys the code looks up, lint pragmas, a plain axis name
-KEPT = {"MLP RGB", "CNN RGB", "MLP gray", "CNN gray", "3 layers (this MLP)", "noqa: F401", "epoch"}
+KEPT = {"MLP RGB", "CNN RGB", "MLP gray", "CNN gray", "3 layers (this MLP)", "noqa: F401", "epoch"}  # notebooks only
 
 
 @pytest.fixture(scope="session")

@@ -109,10 +109,13 @@ def pieces(code: str, docs: bool = True) -> list[Piece]:
                 found[start] = Piece(start, start + len(token.string), token.string)
 
     skip: set[int] = set()  # nodes that are not pieces themselves: assert messages, parts of f-strings
+    raised: set[int] = set()  # exception messages of the provided helpers (reference, not lesson text)
     display: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Assert) and node.msg is not None:  # translated at run time (messages.txt)
             skip.update(id(n) for n in ast.walk(node.msg))
+        elif isinstance(node, ast.Raise) and not docs and node.exc is not None:
+            raised.update(id(n) for n in ast.walk(node.exc))
         elif isinstance(node, ast.JoinedStr):
             skip.update(id(n) for n in ast.walk(node) if n is not node)
         elif isinstance(node, ast.Call):
@@ -133,7 +136,7 @@ def pieces(code: str, docs: bool = True) -> list[Piece]:
         literal = "".join(v.value for v in getattr(node, "values", [node]) if isinstance(v, ast.Constant))
         if not WORD.search(literal):
             continue
-        if id(node) in display or (docs and " " in literal.strip() and len(literal.split()) >= 2):
+        if id(node) in display or (" " in literal.strip() and len(literal.split()) >= 2 and id(node) not in raised):
             add(node)
     return [found[k] for k in sorted(found)]
 
