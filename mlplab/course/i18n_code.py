@@ -88,8 +88,9 @@ def _shown(node: ast.expr) -> list[ast.expr]:
 def pieces(code: str, docs: bool = True) -> list[Piece]:
     """The pieces of ``code`` a translator translates, in source order.
 
-    ``docs``: also comments and docstrings (notebook cells); without it only the display
-    strings (the provided helper files, whose docstrings are reference, not lesson text).
+    ``docs``: also comments and docstrings (notebook cells); without it only the strings a
+    student sees (the provided helper files: display arguments and sentences they return or
+    print, not their docstrings, comments or exception messages, which are reference text).
     Raises SyntaxError when the code does not parse."""
     clean = _blank_magics(code)
     tree = ast.parse(clean)
