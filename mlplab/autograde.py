@@ -7,8 +7,9 @@ Every submission in ``submitted/<student>/mlp/`` is an independent job:
 2. ``mlplab grade`` runs on the copy in its own trusted process, which starts
    sandboxed workers for the student code (see :mod:`mlplab.sandbox.host.launch`);
 3. the result (a value-only JSON object) is cached under
-   ``autograded/.mlplab/<student>.json`` with a hash of the submission and of
-   the graders, so re-running is idempotent and resumes after an interruption.
+   ``autograded/.mlplab/<student>.json`` with a hash of the submission and the
+   content hash of the toolkit, graders and reference (:func:`mlplab.coursedir.content_hash`), so
+   re-running is idempotent, resumes after an interruption, and regrades after an upgrade.
 
 Jobs run on a local pool (``--backend local``) or a dask cluster
 (``--backend dask``). One trusted writer, this process, merges the results
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import queue
 import shutil
@@ -34,8 +36,9 @@ from pathlib import Path
 
 from mlplab.config import Autograde, Settings
 from mlplab.config import load as load_settings
-from mlplab.coursedir import ASSIGNMENT, course_root, tasks
+from mlplab.coursedir import ASSIGNMENT, CourseDir, content_hash, course_root, tasks
 
+log = logging.getLogger(__name__)
 RESULT_DIR = ".mlplab"
 
 
@@ -64,18 +67,6 @@ def _hash_tree(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def graders_hash(root: Path | None = None) -> str:
-    """Changes whenever the graders, the reference or the toolkit change."""
-    root = root or course_root()
-    digest = hashlib.sha256()
-    for folder in ("grader_tests", "source", "mlplab"):
-        for path in sorted((root / folder).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".ipynb", ".ini"):
-                digest.update(path.relative_to(root).as_posix().encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def submission_hash(path: Path) -> str:
     return _hash_tree(path)
 
@@ -101,8 +92,10 @@ def grade_job(job: Job, slot: int = 0, root: str | None = None) -> dict:
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=job.timeout_s, env=env)
         except subprocess.TimeoutExpired:
+            log.warning("grading %s took longer than %g s and was stopped", job.student, job.timeout_s)
             return _failed(job, f"grading took longer than {job.timeout_s:g} s and was stopped", started, root)
         if proc.returncode != 0:
+            log.warning("grading %s failed (exit %s):\n%s", job.student, proc.returncode, proc.stderr[-4000:])
             return _failed(job, (proc.stderr.strip().splitlines() or ["grading failed"])[-1], started, root)
         try:
             result = json.loads(proc.stdout)
@@ -217,11 +210,7 @@ def _dask_results(client, cluster, jobs: list[Job], root: Path) -> Iterator[dict
 def find_submissions(root: Path, students: Iterable[str] | None = None) -> list[tuple[str, Path]]:
     """``(student_id, folder)`` of every ``submitted/<student>/mlp`` (optionally filtered)."""
     wanted = set(students or [])
-    found = []
-    for folder in sorted((root / "submitted").glob(f"*/{ASSIGNMENT}")):
-        student = folder.parent.name
-        if folder.is_dir() and (not wanted or student in wanted):
-            found.append((student, folder))
+    found = [(student, folder) for student, folder in CourseDir(root).submissions() if not wanted or student in wanted]
     missing = wanted - {s for s, _ in found}
     if missing:
         raise FileNotFoundError(f"no submission for {sorted(missing)} in submitted/*/{ASSIGNMENT}")
@@ -229,7 +218,7 @@ def find_submissions(root: Path, students: Iterable[str] | None = None) -> list[
 
 
 def result_path(root: Path, student: str) -> Path:
-    return root / "autograded" / RESULT_DIR / f"{student}.json"
+    return CourseDir(root).state / f"{student}.json"
 
 
 def _load_cached(path: Path, submission: str, graders: str) -> dict | None:
@@ -281,7 +270,7 @@ def autograde(
     settings = settings or load_settings(root)
     env = tuple(sorted({**settings.environ(), **(job_env or {})}.items()))
     submissions = find_submissions(root, students)
-    stamp = graders_hash(root)
+    stamp = content_hash(root)
     results: dict[str, dict] = {}
     records: dict[str, dict] = {}
     todo: list[Job] = []
@@ -300,7 +289,7 @@ def autograde(
 
     def record(student: str, result: dict, cached: dict | None) -> None:
         rec = cached or {"submission_hash": hashes[student], "graders_hash": stamp, "result": result}
-        notebooks_done = bool(rec.get("written")) and (root / "autograded" / student / ASSIGNMENT).is_dir()
+        notebooks_done = bool(rec.get("written")) and CourseDir(root).autograded(student).is_dir()
         try:
             if writer.write(student, result, notebooks=not notebooks_done):
                 changed.append(student)

@@ -54,12 +54,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _sandbox_config(args: argparse.Namespace, settings: Settings | None = None) -> SandboxConfig:
-    from mlplab.coursedir import release_dir
+    from mlplab.coursedir import CourseDir
 
     settings = settings or _settings(args)
     return SandboxConfig(
         limits=Limits.from_settings(settings.sandbox),
-        labutils_dir=release_dir() / "labutils",
+        labutils_dir=CourseDir.here().release_labutils,
         unsafe=bool(getattr(args, "unsafe", False)),
         slot=settings.sandbox.slot,
     )
@@ -347,14 +347,16 @@ def run_similarity(
     progress: bool = False,
 ) -> tuple[dict, Result]:
     """``mlplab similarity``: compare the class, write the HTML report; returns the JSON object and the result."""
+    from mlplab.coursedir import CourseDir
     from mlplab.coursedir import tasks as task_table
     from mlplab.integrity.report_html import write_report
     from mlplab.integrity.similarity import analyse, submissions
 
-    release = root / "release" / assignment
+    course = CourseDir(root, assignment)
+    release = course.release
     if not release.is_dir():
         raise FileNotFoundError(f"unknown assignment {assignment!r}: no released notebooks at {release}")
-    submitted = root / "submitted"
+    submitted = course.submitted_root
     if not submissions(submitted, assignment):
         raise FileNotFoundError(f"no submissions of {assignment!r} under {submitted} (run `nbgrader collect` first)")
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,33 @@ def read_cells(path: str | Path) -> list[Cell]:
             )
         )
     return cells
+
+
+def nbgrader_meta(cell: Mapping) -> dict:
+    """The ``metadata.nbgrader`` of a raw cell (a dict of the notebook's JSON, or an nbformat node); ``{}`` when
+    it has none or it is not a dict. The one place a raw cell's grading metadata is read."""
+    meta = cell.get("metadata")
+    nbg = meta.get("nbgrader") if isinstance(meta, Mapping) else None
+    return nbg if isinstance(nbg, dict) else {}
+
+
+def cell_text(cell: Mapping) -> str:
+    """A raw cell's source as one string (nbformat stores a string or a list of lines)."""
+    return _source_text(cell.get("source"))
+
+
+def grade_cells(cells: Iterable[Mapping]) -> dict[str, Mapping]:
+    """grade_id -> raw cell of every cell with an nbgrader grade id (a later duplicate wins)."""
+    return {nbgrader_meta(c)["grade_id"]: c for c in cells if isinstance(nbgrader_meta(c).get("grade_id"), str)}
+
+
+def solution_code_cells(cells: Iterable[Mapping]) -> dict[str, str]:
+    """grade_id -> source of every code solution cell (the cells students answer in code)."""
+    return {
+        meta["grade_id"]: cell_text(c)
+        for c in cells
+        if c.get("cell_type") == "code" and (meta := nbgrader_meta(c)).get("solution") and meta.get("grade_id")
+    }
 
 
 def strip_ipython(source: str) -> str:

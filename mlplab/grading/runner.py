@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import logging
 import os
 import re
 import sys
@@ -25,12 +26,13 @@ from pathlib import Path
 import pytest
 
 from mlplab.config import load as load_settings
-from mlplab.coursedir import Task, course_root, release_dir, tasks, use_graders
+from mlplab.coursedir import CourseDir, Task, course_root, tasks, use_graders
 from mlplab.grading.reference import units_defining
 from mlplab.notebooks import CodeUnit, NotebookError, grading_code, read_cells
 from mlplab.sandbox.host.launch import SandboxConfig, worker_command
 from mlplab.sandbox.student import Student, StudentCrash, StudentError, StudentTimeout
 
+log = logging.getLogger(__name__)
 MAX_MESSAGES_PER_TASK = 8
 TASK_MARKER = re.compile(r"""mark\.task\(\s*["']([^"']+)["']""")
 MAX_MESSAGE_CHARS = 400
@@ -402,8 +404,10 @@ def _import_in_background(stems: list[str], root: Path) -> None:
 
     def load() -> None:
         for name in modules:
-            with contextlib.suppress(Exception):
+            try:
                 importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the graders' own import raises it again where it matters
+                log.warning("preloading %s for the graders failed", name, exc_info=True)
 
     if modules:
         threading.Thread(target=load, name="mlplab-preload", daemon=True).start()
@@ -424,7 +428,7 @@ def grade_path(
         raise NotebookError(f"{path.name} is not one of the assignment's notebooks")
     wanted = {t.id for t in task_table.values() if t.notebook in submission.notebooks or path.is_dir()}
     if config is None:
-        config = SandboxConfig(labutils_dir=release_dir(root) / "labutils")
+        config = SandboxConfig(labutils_dir=CourseDir(root).release_labutils)
     if not config.unsafe:
         worker_command(config)  # raises SandboxUnavailable with the explanation (no bwrap, a path, a limit)
     options = load_settings(None).autograde  # the environment's; `mlplab grade` passes the course's seed
