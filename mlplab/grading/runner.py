@@ -363,7 +363,7 @@ class RemoteProvider:
                 self._units[stem] = NotebookError(f"{stem}.ipynb is missing from the submission")
             else:
                 try:
-                    self._units[stem] = grading_code(read_cells(path))
+                    self._units[stem] = grading_code(read_cells(path), CourseDir(self.root).labutils)
                 except NotebookError as exc:
                     self._units[stem] = exc
         units = self._units[stem]
