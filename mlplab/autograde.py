@@ -37,6 +37,7 @@ from pathlib import Path
 from mlplab.config import Autograde, Settings
 from mlplab.config import load as load_settings
 from mlplab.coursedir import ASSIGNMENT, CourseDir, content_hash, course_root, tasks
+from mlplab.grading.result import GradeResult
 
 log = logging.getLogger(__name__)
 RESULT_DIR = ".mlplab"
@@ -98,29 +99,22 @@ def grade_job(job: Job, slot: int = 0, root: str | None = None) -> dict:
             log.warning("grading %s failed (exit %s):\n%s", job.student, proc.returncode, proc.stderr[-4000:])
             return _failed(job, (proc.stderr.strip().splitlines() or ["grading failed"])[-1], started, root)
         try:
-            result = json.loads(proc.stdout)
-        except json.JSONDecodeError:
+            result = GradeResult.from_json(json.loads(proc.stdout))
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
             return _failed(job, "the grader produced no result", started, root)
-        result["student"] = job.student
-        result["seconds"] = round(time.monotonic() - started, 3)
-        return result
+        return _record(job, result, started)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
 
+def _record(job: Job, result: GradeResult, started: float) -> dict:
+    """A job's outcome as the result cache and the gradebook writer keep it: the ``mlplab grade --json`` object
+    (:meth:`GradeResult.to_json`) with the student and the seconds it took."""
+    return {**result.to_json(), "student": job.student, "seconds": round(time.monotonic() - started, 3)}
+
+
 def _failed(job: Job, message: str, started: float, root: str | None = None) -> dict:
-    table = tasks(Path(root) if root else None)
-    return {
-        "student": job.student,
-        "score": 0.0,
-        "max_score": float(sum(t.points for t in table.values())),
-        "tasks": {
-            t.id: {"score": 0.0, "max_score": t.points, "passed": 0, "failed": 0, "messages": []}
-            for t in table.values()
-        },
-        "errors": [message],
-        "seconds": round(time.monotonic() - started, 3),
-    }
+    return _record(job, GradeResult.unable(tasks(Path(root) if root else None).values(), message), started)
 
 
 # -- running jobs -------------------------------------------------------------

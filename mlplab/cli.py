@@ -117,7 +117,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         seed = args.seed if args.seed is not None else settings.autograde.grader_seed
-        result = grade_path(Path(args.path), config=_sandbox_config(args, settings), seed=seed)
+        result = grade_path(Path(args.path), config=_sandbox_config(args, settings), seed=seed).to_json()
     except (FileNotFoundError, NotebookError, SandboxUnavailable) as exc:
         print(f"mlplab grade: cannot grade {args.path}: {exc}", file=sys.stderr)
         return 2

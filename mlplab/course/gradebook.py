@@ -30,6 +30,7 @@ from traitlets.utils.importstring import import_item
 
 from mlplab.config import course_config as read_course_config
 from mlplab.coursedir import ASSIGNMENT, CourseDir
+from mlplab.grading.result import GradeResult, TaskResult
 from mlplab.notebooks import NotebookError, grade_cells, nbgrader_meta, read_cells
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
@@ -76,14 +77,14 @@ def unanswered(answer: str | None, released: str | None) -> bool:
     return text in ("", TEXT_STUB) or (released is not None and text == released.strip())
 
 
-def _grade_output(task: dict | None) -> list:
+def _grade_output(task: TaskResult | None) -> list:
     if task is None:
         lines = ["not graded"]
         score = 0.0
     else:
-        lines = list(task["messages"]) or ["all checks passed"]
-        lines.append(f"{task['passed']}/{task['passed'] + task['failed']} checks passed")
-        score = task["score"]
+        lines = list(task.messages) or ["all checks passed"]
+        lines.append(f"{task.passed}/{task.passed + task.failed} checks passed")
+        score = task.score
     return [
         nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n"),
         nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))}, execution_count=1),
@@ -192,6 +193,7 @@ class Writer:
     def _write(self, student: str, result: dict) -> bool:
         from mlplab.course.late import refresh_submission
 
+        graded = GradeResult.from_json(result)
         submitted = CourseDir(self.root).submitted(student)
         gb = self.gradebook
         changed = False
@@ -218,8 +220,8 @@ class Writer:
             for cell in notebook.grade_cells:
                 grade = gb.find_grade(cell.name, notebook.name, ASSIGNMENT, student)
                 if cell.cell_type == "code":
-                    task = result["tasks"].get(cell.name)
-                    want = {"auto_score": float(task["score"]) if task else 0.0, "needs_manual_grade": False}
+                    task = graded.tasks.get(cell.name)
+                    want = {"auto_score": float(task.score) if task else 0.0, "needs_manual_grade": False}
                 else:
                     answer = answers.get(cell.name)
                     fingerprint = fingerprints[cell.name] = answer_fingerprint(answer)
@@ -272,6 +274,7 @@ class Writer:
 
     # -- autograded notebooks -------------------------------------------------
     def _write_notebooks(self, student: str, submitted: Path, result: dict) -> None:
+        graded = GradeResult.from_json(result)
         out_dir = CourseDir(self.root).autograded(student)
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in ("timestamp.txt", "submission_secret.txt"):  # nbgrader's feedback exchange needs both
@@ -292,14 +295,14 @@ class Writer:
                     if grade_id in seen:
                         cell["outputs"] = []
                         continue
-                    cell["outputs"] = _grade_output(result["tasks"].get(grade_id))
+                    cell["outputs"] = _grade_output(graded.tasks.get(grade_id))
                     seen.add(grade_id)
             for grade_id, released in release_cells.items():
                 meta = nbgrader_meta(released)
                 if meta.get("grade") and not meta.get("solution") and grade_id not in seen:
                     cell = nbformat.from_dict(copy.deepcopy(released))
                     cell["source"] = HIDDEN.sub("", "".join(released["source"]))
-                    cell["outputs"] = _grade_output(result["tasks"].get(grade_id))
+                    cell["outputs"] = _grade_output(graded.tasks.get(grade_id))
                     nb.cells.append(cell)
             if problem:
                 nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Grading note:** {problem}"))

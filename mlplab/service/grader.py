@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from mlplab.grading.result import GradeResult
 from mlplab.service.policy import Graded, Policy, deadline, official_attempt, window_state
 from mlplab.service.queue import Attempt, AttemptQueue, naive_utc, utcnow
 
@@ -120,8 +121,7 @@ def owner_matches(inbound: Inbound) -> bool:
 
 def is_failure(result: dict) -> bool:
     """A result of a job that could not grade at all (errors and not a single check ran)."""
-    checks = sum(t.get("passed", 0) + t.get("failed", 0) for t in result.get("tasks", {}).values())
-    return bool(result.get("errors")) and checks == 0
+    return GradeResult.from_json(result).could_not_grade
 
 
 def short_reason(exc: BaseException) -> str:
@@ -241,7 +241,7 @@ class GradingService:
                 result = self._grade_in_sandbox(attempt, slot)
             except Exception as exc:  # noqa: BLE001 - one broken attempt never stops the service
                 log.exception("attempt %s (%s, %s): grading failed", attempt.id, attempt.student, attempt.assignment)
-                result = {"score": 0.0, "max_score": 0.0, "tasks": {}, "errors": [short_reason(exc)]}
+                result = GradeResult(errors=(short_reason(exc),)).to_json()
             else:
                 if is_failure(result):
                     log.warning("attempt %s (%s, %s) could not be graded: %s", attempt.id, attempt.student,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlplab.coursedir import Task, course_root, tasks
+from mlplab.grading.result import TaskResult
 from mlplab.validity.jobs import JobResult
 from mlplab.validity.plan import Plan
 
@@ -20,7 +21,8 @@ SEED_SECTION = "## Seed stability and margins"
 
 
 def lost_points(info: dict) -> bool:
-    return info["failed"] > 0 or info["score"] < info["max_score"]
+    """Whether a task result (its JSON) lost points: :attr:`mlplab.grading.result.TaskResult.lost_points`."""
+    return TaskResult.from_json(info).lost_points
 
 
 def _test_name(nodeid: str) -> str:

@@ -135,7 +135,7 @@ def run_job(job: Job) -> JobResult:
         plugin.close()
     return JobResult(
         job=job,
-        tasks={t: r.as_dict() for t, r in plugin.results.items()},
+        tasks={t: r.result().to_json() for t, r in plugin.results.items()},
         outcomes=dict(plugin.outcomes),
         measurements=dict(plugin.measurements),
         durations=dict(plugin.durations),
