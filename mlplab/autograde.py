@@ -235,6 +235,16 @@ def _save_record(path: Path, record: dict) -> None:
     tmp.replace(path)
 
 
+class AutogradeRun(dict):
+    """What one ``mlplab autograde`` run did: the result record of every student (``run["ada"]``: the
+    ``mlplab grade --json`` object plus ``student`` and ``seconds``), and which students were ``graded`` now,
+    taken from the ``cached`` results, and had gradebook rows ``changed``."""
+
+    def __init__(self, records=(), *, graded: list[str], cached: list[str], changed: list[str]) -> None:
+        super().__init__(records)
+        self.graded, self.cached, self.changed = graded, cached, changed
+
+
 def autograde(
     root: Path | None = None,
     students: Iterable[str] | None = None,
@@ -245,16 +255,14 @@ def autograde(
     unsafe: bool = False,
     db_url: str | None = None,
     progress: bool = True,
-    report: dict | None = None,
     settings: Settings | None = None,
     job_env: dict[str, str] | None = None,
-) -> dict[str, dict]:
-    """Grade every submission and write the gradebook; returns results by student.
+) -> AutogradeRun:
+    """Grade every submission and write the gradebook; returns the run (:class:`AutogradeRun`: results by student).
 
     The gradebook is checked first (:class:`mlplab.course.gradebook.GradebookNotReady` when it cannot take
     results: nothing is graded or written). A result is cached as done only once the gradebook holds it;
-    re-runs change only what differs (hand-grading stays). ``report``, when given, receives
-    ``graded`` (students graded now), ``cached`` and ``changed`` (students whose gradebook rows changed).
+    re-runs change only what differs (hand-grading stays).
     """
     from tqdm import tqdm
 
@@ -316,9 +324,12 @@ def autograde(
                 changed.append(student)
     finally:
         writer.close()
-    if report is not None:
-        report.update(graded=sorted(j.student for j in todo), cached=sorted(records), changed=sorted(changed))
-    return dict(sorted(results.items()))
+    return AutogradeRun(
+        sorted(results.items()),
+        graded=sorted(j.student for j in todo),
+        cached=sorted(records),
+        changed=sorted(changed),
+    )
 
 
 def class_table(results: dict[str, dict], summaries: dict[str, dict] | None = None) -> str:

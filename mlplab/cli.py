@@ -206,7 +206,6 @@ def cmd_autograde(args: argparse.Namespace) -> int:
         print(f"mlplab autograde: {exc}", file=sys.stderr)
         return 2
     quiet = _warn_once_about_budget(settings)
-    report: dict = {}
     try:
         results = autograde(
             settings=settings,
@@ -218,15 +217,14 @@ def cmd_autograde(args: argparse.Namespace) -> int:
             force=args.force,
             unsafe=args.unsafe,
             db_url=args.db_url,
-            report=report,
         )
     except (FileNotFoundError, GradebookNotReady, SchedulerUnreachable) as exc:
         print(f"mlplab autograde: {exc}", file=sys.stderr)
         return 2
     print(class_table(results, student_summaries(course_root(), args.db_url)))
     print(
-        f"{len(report['graded'])} graded now, {len(report['cached'])} unchanged since the last run; "
-        f"gradebook rows changed for {len(report['changed'])} student(s)"
+        f"{len(results.graded)} graded now, {len(results.cached)} unchanged since the last run; "
+        f"gradebook rows changed for {len(results.changed)} student(s)"
     )
     return 0
 

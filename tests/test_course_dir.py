@@ -131,17 +131,16 @@ def test_a_changed_toolkit_regrades_a_quickstart_course_instead_of_reusing_cache
     from mlplab.autograde import autograde
 
     course = quick_course["course"]
-    report: dict = {}
-    before = autograde(course, jobs=1, progress=False, report=report)
-    assert report["graded"] == [] and report["cached"] == ["ada"], report  # unchanged: the cache is reused
+    # unchanged: the cache is reused
+    before = autograde(course, jobs=1, progress=False)
+    assert before.graded == [] and before.cached == ["ada"], (before.graded, before.cached)
     toolkit = tmp_path / "mlplab"
     shutil.copytree(coursedir.TOOLKIT, toolkit, ignore=shutil.ignore_patterns("__pycache__"))
     with (toolkit / "grading" / "runner.py").open("a") as f:
         f.write("\n# an upgraded toolkit\n")
     monkeypatch.setattr(coursedir, "TOOLKIT", toolkit)
-    report = {}
-    results = autograde(course, jobs=1, progress=False, report=report)
-    assert report["graded"] == ["ada"] and report["cached"] == [], report
+    results = autograde(course, jobs=1, progress=False)
+    assert results.graded == ["ada"] and results.cached == [], (results.graded, results.cached)
     assert results["ada"]["score"] == pytest.approx(before["ada"]["score"])  # regraded: the same submission
 
 
