@@ -63,7 +63,7 @@ FULL_TRAIN, FULL_VAL, FULL_TEST, FULL_EPOCHS = 45_000, 5_000, 10_000, 100
 def notebook_functions(path: Path = NOTEBOOK) -> dict:
     """Execute the notebook's solution cells and imports (not its experiments) and return the namespace."""
     namespace: dict = {"__name__": "notebook05"}
-    for unit in grading_code(read_cells(path)):
+    for unit in grading_code(read_cells(path), path.parent / "labutils"):
         exec(compile(unit.source, f"<{path.name} {unit.label}>", "exec"), namespace)
     return namespace
 

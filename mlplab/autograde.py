@@ -7,8 +7,9 @@ Every submission in ``submitted/<student>/mlp/`` is an independent job:
 2. ``mlplab grade`` runs on the copy in its own trusted process, which starts
    sandboxed workers for the student code (see :mod:`mlplab.sandbox.host.launch`);
 3. the result (a value-only JSON object) is cached under
-   ``autograded/.mlplab/<student>.json`` with a hash of the submission and of
-   the graders, so re-running is idempotent and resumes after an interruption.
+   ``autograded/.mlplab/<student>.json`` with a hash of the submission and the
+   content hash of the toolkit, graders and reference (:func:`mlplab.coursedir.content_hash`), so
+   re-running is idempotent, resumes after an interruption, and regrades after an upgrade.
 
 Jobs run on a local pool (``--backend local``) or a dask cluster
 (``--backend dask``). One trusted writer, this process, merges the results
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import queue
 import shutil
@@ -34,8 +36,10 @@ from pathlib import Path
 
 from mlplab.config import Autograde, Settings
 from mlplab.config import load as load_settings
-from mlplab.coursedir import ASSIGNMENT, course_root, tasks
+from mlplab.coursedir import ASSIGNMENT, CourseDir, content_hash, course_root, tasks
+from mlplab.grading.result import GradeResult
 
+log = logging.getLogger(__name__)
 RESULT_DIR = ".mlplab"
 
 
@@ -64,18 +68,6 @@ def _hash_tree(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def graders_hash(root: Path | None = None) -> str:
-    """Changes whenever the graders, the reference or the toolkit change."""
-    root = root or course_root()
-    digest = hashlib.sha256()
-    for folder in ("grader_tests", "source", "mlplab"):
-        for path in sorted((root / folder).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".ipynb", ".ini"):
-                digest.update(path.relative_to(root).as_posix().encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def submission_hash(path: Path) -> str:
     return _hash_tree(path)
 
@@ -101,33 +93,28 @@ def grade_job(job: Job, slot: int = 0, root: str | None = None) -> dict:
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=job.timeout_s, env=env)
         except subprocess.TimeoutExpired:
+            log.warning("grading %s took longer than %g s and was stopped", job.student, job.timeout_s)
             return _failed(job, f"grading took longer than {job.timeout_s:g} s and was stopped", started, root)
         if proc.returncode != 0:
+            log.warning("grading %s failed (exit %s):\n%s", job.student, proc.returncode, proc.stderr[-4000:])
             return _failed(job, (proc.stderr.strip().splitlines() or ["grading failed"])[-1], started, root)
         try:
-            result = json.loads(proc.stdout)
-        except json.JSONDecodeError:
+            result = GradeResult.from_json(json.loads(proc.stdout))
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
             return _failed(job, "the grader produced no result", started, root)
-        result["student"] = job.student
-        result["seconds"] = round(time.monotonic() - started, 3)
-        return result
+        return _record(job, result, started)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 
 
+def _record(job: Job, result: GradeResult, started: float) -> dict:
+    """A job's outcome as the result cache and the gradebook writer keep it: the ``mlplab grade --json`` object
+    (:meth:`GradeResult.to_json`) with the student and the seconds it took."""
+    return {**result.to_json(), "student": job.student, "seconds": round(time.monotonic() - started, 3)}
+
+
 def _failed(job: Job, message: str, started: float, root: str | None = None) -> dict:
-    table = tasks(Path(root) if root else None)
-    return {
-        "student": job.student,
-        "score": 0.0,
-        "max_score": float(sum(t.points for t in table.values())),
-        "tasks": {
-            t.id: {"score": 0.0, "max_score": t.points, "passed": 0, "failed": 0, "messages": []}
-            for t in table.values()
-        },
-        "errors": [message],
-        "seconds": round(time.monotonic() - started, 3),
-    }
+    return _record(job, GradeResult.unable(tasks(Path(root) if root else None).values(), message), started)
 
 
 # -- running jobs -------------------------------------------------------------
@@ -217,11 +204,7 @@ def _dask_results(client, cluster, jobs: list[Job], root: Path) -> Iterator[dict
 def find_submissions(root: Path, students: Iterable[str] | None = None) -> list[tuple[str, Path]]:
     """``(student_id, folder)`` of every ``submitted/<student>/mlp`` (optionally filtered)."""
     wanted = set(students or [])
-    found = []
-    for folder in sorted((root / "submitted").glob(f"*/{ASSIGNMENT}")):
-        student = folder.parent.name
-        if folder.is_dir() and (not wanted or student in wanted):
-            found.append((student, folder))
+    found = [(student, folder) for student, folder in CourseDir(root).submissions() if not wanted or student in wanted]
     missing = wanted - {s for s, _ in found}
     if missing:
         raise FileNotFoundError(f"no submission for {sorted(missing)} in submitted/*/{ASSIGNMENT}")
@@ -229,7 +212,7 @@ def find_submissions(root: Path, students: Iterable[str] | None = None) -> list[
 
 
 def result_path(root: Path, student: str) -> Path:
-    return root / "autograded" / RESULT_DIR / f"{student}.json"
+    return CourseDir(root).state / f"{student}.json"
 
 
 def _load_cached(path: Path, submission: str, graders: str) -> dict | None:
@@ -252,6 +235,16 @@ def _save_record(path: Path, record: dict) -> None:
     tmp.replace(path)
 
 
+class AutogradeRun(dict):
+    """What one ``mlplab autograde`` run did: the result record of every student (``run["ada"]``: the
+    ``mlplab grade --json`` object plus ``student`` and ``seconds``), and which students were ``graded`` now,
+    taken from the ``cached`` results, and had gradebook rows ``changed``."""
+
+    def __init__(self, records=(), *, graded: list[str], cached: list[str], changed: list[str]) -> None:
+        super().__init__(records)
+        self.graded, self.cached, self.changed = graded, cached, changed
+
+
 def autograde(
     root: Path | None = None,
     students: Iterable[str] | None = None,
@@ -262,16 +255,14 @@ def autograde(
     unsafe: bool = False,
     db_url: str | None = None,
     progress: bool = True,
-    report: dict | None = None,
     settings: Settings | None = None,
     job_env: dict[str, str] | None = None,
-) -> dict[str, dict]:
-    """Grade every submission and write the gradebook; returns results by student.
+) -> AutogradeRun:
+    """Grade every submission and write the gradebook; returns the run (:class:`AutogradeRun`: results by student).
 
     The gradebook is checked first (:class:`mlplab.course.gradebook.GradebookNotReady` when it cannot take
     results: nothing is graded or written). A result is cached as done only once the gradebook holds it;
-    re-runs change only what differs (hand-grading stays). ``report``, when given, receives
-    ``graded`` (students graded now), ``cached`` and ``changed`` (students whose gradebook rows changed).
+    re-runs change only what differs (hand-grading stays).
     """
     from tqdm import tqdm
 
@@ -281,7 +272,7 @@ def autograde(
     settings = settings or load_settings(root)
     env = tuple(sorted({**settings.environ(), **(job_env or {})}.items()))
     submissions = find_submissions(root, students)
-    stamp = graders_hash(root)
+    stamp = content_hash(root)
     results: dict[str, dict] = {}
     records: dict[str, dict] = {}
     todo: list[Job] = []
@@ -300,7 +291,7 @@ def autograde(
 
     def record(student: str, result: dict, cached: dict | None) -> None:
         rec = cached or {"submission_hash": hashes[student], "graders_hash": stamp, "result": result}
-        notebooks_done = bool(rec.get("written")) and (root / "autograded" / student / ASSIGNMENT).is_dir()
+        notebooks_done = bool(rec.get("written")) and CourseDir(root).autograded(student).is_dir()
         try:
             if writer.write(student, result, notebooks=not notebooks_done):
                 changed.append(student)
@@ -333,9 +324,12 @@ def autograde(
                 changed.append(student)
     finally:
         writer.close()
-    if report is not None:
-        report.update(graded=sorted(j.student for j in todo), cached=sorted(records), changed=sorted(changed))
-    return dict(sorted(results.items()))
+    return AutogradeRun(
+        sorted(results.items()),
+        graded=sorted(j.student for j in todo),
+        cached=sorted(records),
+        changed=sorted(changed),
+    )
 
 
 def class_table(results: dict[str, dict], summaries: dict[str, dict] | None = None) -> str:

@@ -54,12 +54,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _sandbox_config(args: argparse.Namespace, settings: Settings | None = None) -> SandboxConfig:
-    from mlplab.coursedir import release_dir
+    from mlplab.coursedir import CourseDir
 
     settings = settings or _settings(args)
     return SandboxConfig(
         limits=Limits.from_settings(settings.sandbox),
-        labutils_dir=release_dir() / "labutils",
+        labutils_dir=CourseDir.here().release_labutils,
         unsafe=bool(getattr(args, "unsafe", False)),
         slot=settings.sandbox.slot,
     )
@@ -117,7 +117,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         seed = args.seed if args.seed is not None else settings.autograde.grader_seed
-        result = grade_path(Path(args.path), config=_sandbox_config(args, settings), seed=seed)
+        result = grade_path(Path(args.path), config=_sandbox_config(args, settings), seed=seed).to_json()
     except (FileNotFoundError, NotebookError, SandboxUnavailable) as exc:
         print(f"mlplab grade: cannot grade {args.path}: {exc}", file=sys.stderr)
         return 2
@@ -206,7 +206,6 @@ def cmd_autograde(args: argparse.Namespace) -> int:
         print(f"mlplab autograde: {exc}", file=sys.stderr)
         return 2
     quiet = _warn_once_about_budget(settings)
-    report: dict = {}
     try:
         results = autograde(
             settings=settings,
@@ -218,15 +217,14 @@ def cmd_autograde(args: argparse.Namespace) -> int:
             force=args.force,
             unsafe=args.unsafe,
             db_url=args.db_url,
-            report=report,
         )
     except (FileNotFoundError, GradebookNotReady, SchedulerUnreachable) as exc:
         print(f"mlplab autograde: {exc}", file=sys.stderr)
         return 2
     print(class_table(results, student_summaries(course_root(), args.db_url)))
     print(
-        f"{len(report['graded'])} graded now, {len(report['cached'])} unchanged since the last run; "
-        f"gradebook rows changed for {len(report['changed'])} student(s)"
+        f"{len(results.graded)} graded now, {len(results.cached)} unchanged since the last run; "
+        f"gradebook rows changed for {len(results.changed)} student(s)"
     )
     return 0
 
@@ -347,14 +345,16 @@ def run_similarity(
     progress: bool = False,
 ) -> tuple[dict, Result]:
     """``mlplab similarity``: compare the class, write the HTML report; returns the JSON object and the result."""
+    from mlplab.coursedir import CourseDir
     from mlplab.coursedir import tasks as task_table
     from mlplab.integrity.report_html import write_report
     from mlplab.integrity.similarity import analyse, submissions
 
-    release = root / "release" / assignment
+    course = CourseDir(root, assignment)
+    release = course.release
     if not release.is_dir():
         raise FileNotFoundError(f"unknown assignment {assignment!r}: no released notebooks at {release}")
-    submitted = root / "submitted"
+    submitted = course.submitted_root
     if not submissions(submitted, assignment):
         raise FileNotFoundError(f"no submissions of {assignment!r} under {submitted} (run `nbgrader collect` first)")
     try:

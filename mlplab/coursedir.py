@@ -8,18 +8,21 @@ Manually graded answer cells are listed separately.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import os
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from mlplab.notebooks import read_cells
+from mlplab.notebooks import nbgrader_meta, read_cells
 
 ASSIGNMENT = "mlp"
 
 
+TOOLKIT = Path(__file__).resolve().parent  # the installed mlplab package, wherever it was installed from
 COURSE_ENV = "MLPLAB_COURSE_ROOT"
 CONFIG = "nbgrader_config.py"
 GRADERS = "grader_tests"
@@ -64,7 +67,7 @@ def course_root() -> Path:
 
 def require_graders(root: Path) -> Path:
     """The course's ``grader_tests/`` folder; :class:`CourseError` when the course has none."""
-    graders = root / GRADERS
+    graders = CourseDir(root).graders
     if not (graders / "conftest.py").is_file():
         raise CourseError(
             f"the course {root} has no {GRADERS}/ (the hidden graders): copy it from the course kit "
@@ -93,12 +96,102 @@ def use_graders(root: Path) -> Path:
     return graders
 
 
+@dataclass(frozen=True)
+class CourseDir:
+    """A course directory and every path in it (nbgrader's layout plus the toolkit's own folders).
+
+    The one place a course path is built: ``CourseDir(root).submitted("ada")`` rather than
+    ``root / "submitted" / "ada" / "mlp"``. :meth:`here` is the course of the working directory (or
+    ``--course`` / ``$MLPLAB_COURSE_ROOT``).
+    """
+
+    root: Path
+    assignment: str = ASSIGNMENT
+
+    @classmethod
+    def here(cls, root: Path | None = None, assignment: str = ASSIGNMENT) -> CourseDir:
+        """The course at ``root`` (resolved), else :func:`course_root`."""
+        return cls((root or course_root()).resolve(), assignment)
+
+    @property
+    def config(self) -> Path:
+        return self.root / CONFIG
+
+    @property
+    def graders(self) -> Path:
+        """``grader_tests/``: the hidden graders (a package imported by :func:`use_graders`)."""
+        return self.root / GRADERS
+
+    @property
+    def source(self) -> Path:
+        """``source/<assignment>/``: the instructor's notebooks (solutions + hidden tests) and ``labutils``."""
+        return self.root / "source" / self.assignment
+
+    @property
+    def release(self) -> Path:
+        return self.root / "release" / self.assignment
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions" / self.assignment
+
+    @property
+    def labutils(self) -> Path:
+        """The provided helper package of the source (the release holds the students' copy)."""
+        return self.source / "labutils"
+
+    @property
+    def release_labutils(self) -> Path:
+        """The students' copy of the helper package: what the sandbox binds read-only."""
+        return self.release / "labutils"
+
+    @property
+    def submitted_root(self) -> Path:
+        return self.root / "submitted"
+
+    def submitted(self, student: str) -> Path:
+        """``submitted/<student>/<assignment>/``: a collected submission (never written by the toolkit)."""
+        return self.submitted_root / student / self.assignment
+
+    def submissions(self) -> list[tuple[str, Path]]:
+        """(student, folder) of every collected submission of the assignment, by student id."""
+        return [(f.parent.name, f) for f in sorted(self.submitted_root.glob(f"*/{self.assignment}")) if f.is_dir()]
+
+    def autograded(self, student: str) -> Path:
+        """``autograded/<student>/<assignment>/``: the autograded notebooks nbgrader's feedback reads."""
+        return self.root / "autograded" / student / self.assignment
+
+    @property
+    def state(self) -> Path:
+        """``autograded/.mlplab/``: the toolkit's own records (cached results, answer fingerprints)."""
+        return self.root / "autograded" / ".mlplab"
+
+    def feedback(self, student: str) -> Path:
+        return self.root / "feedback" / student / self.assignment
+
+    def source_notebooks(self) -> list[Path]:
+        """The assignment's source notebooks in teaching order."""
+        return sorted(self.source.glob("*.ipynb"))
+
+    def release_notebook(self, stem: str) -> Path:
+        return self.release / f"{stem}.ipynb"
+
+    def content_hash(self) -> str:
+        return content_hash(self.root)
+
+    def tasks(self) -> dict[str, Task]:
+        return tasks(self.root)
+
+    def manual_tasks(self) -> dict[str, ManualTask]:
+        return manual_tasks(self.root)
+
+
 def source_dir(root: Path | None = None) -> Path:
-    return (root or course_root()) / "source" / ASSIGNMENT
+    return CourseDir(root or course_root()).source
 
 
 def release_dir(root: Path | None = None) -> Path:
-    return (root or course_root()) / "release" / ASSIGNMENT
+    return CourseDir(root or course_root()).release
 
 
 @dataclass(frozen=True)
@@ -121,7 +214,7 @@ class ManualTask:
 
 def source_notebooks(root: Path | None = None) -> list[Path]:
     """The assignment's source notebooks in teaching order."""
-    return sorted(source_dir(root).glob("*.ipynb"))
+    return CourseDir(root or course_root()).source_notebooks()
 
 
 @lru_cache(maxsize=4)
@@ -147,3 +240,55 @@ def tasks(root: Path | None = None) -> dict[str, Task]:
 def manual_tasks(root: Path | None = None) -> dict[str, ManualTask]:
     """Manually graded cells by id."""
     return dict(_load((root or course_root()).resolve())[1])
+
+
+def _notebook_digest(path: Path) -> bytes:
+    """What of a notebook grading can depend on: its code cells and every cell's nbgrader metadata (not the prose
+    of markdown cells, not outputs); an unreadable notebook counts by its bytes."""
+    try:
+        cells = json.loads(path.read_bytes()).get("cells", [])
+        kept = [
+            [cell.get("cell_type"), cell.get("source") if cell.get("cell_type") == "code" else None,
+             nbgrader_meta(cell)]
+            for cell in cells
+        ]
+        return json.dumps(kept, sort_keys=True).encode()
+    except (ValueError, AttributeError, TypeError):
+        return path.read_bytes()
+
+
+def content_hash(root: Path | None = None) -> str:
+    """sha256 (hex) of everything a grade depends on, so a change to any of it regrades:
+
+    * the installed toolkit: every ``.py`` of the ``mlplab`` package (:data:`TOOLKIT`, which a course made with
+      ``mlplab quickstart`` does not contain: the toolkit is installed, not copied);
+    * the course's graders: ``grader_tests/**/*.py`` and ``pytest.ini``;
+    * the course's source: ``source/<assignment>/**/*.py`` (``labutils``) and the notebooks' code cells and
+      nbgrader metadata (the reference implementation, the task table).
+
+    Paths enter relative to their folder, so the same toolkit and course hash the same wherever they live.
+    Autograde's result cache, the grading service's cache and the grader catalogue all key on it.
+    """
+    root = (root or course_root()).resolve()
+    digest = hashlib.sha256()
+
+    def add(name: str, data: bytes) -> None:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    def files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+        found = folder.rglob("*") if folder.is_dir() else ()
+        return sorted(
+            p for p in found
+            if p.is_file() and p.suffix in suffixes and "__pycache__" not in p.parts
+            and ".ipynb_checkpoints" not in p.parts
+        )
+
+    for path in files(TOOLKIT, (".py",)):
+        add("mlplab/" + path.relative_to(TOOLKIT).as_posix(), path.read_bytes())
+    course = CourseDir(root)
+    for path in files(course.graders, (".py", ".ini")):
+        add(path.relative_to(root).as_posix(), path.read_bytes())
+    for path in files(course.source, (".py", ".ipynb")):
+        data = _notebook_digest(path) if path.suffix == ".ipynb" else path.read_bytes()
+        add(path.relative_to(root).as_posix(), data)
+    return digest.hexdigest()

@@ -29,7 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mlplab.course.generate import generate, nbgrader
-from mlplab.coursedir import ASSIGNMENT, course_root
+from mlplab.coursedir import ASSIGNMENT, CourseDir, course_root
+from mlplab.notebooks import nbgrader_meta
 from mlplab.validity.mutants import apply_to_source, edit_notebook, load_change, solution_sources
 
 COURSE_PARTS = ("nbgrader_config.py", "source", "grader_tests")
@@ -50,7 +51,7 @@ class Student:
 
 def _reference_edits(root: Path, stems: list[str] | None = None) -> dict[str, dict[str, str]]:
     out = {}
-    for nb in sorted((root / "source" / ASSIGNMENT).glob("*.ipynb")):
+    for nb in CourseDir(root).source_notebooks():
         if stems is None or nb.stem in stems:
             out[nb.stem] = solution_sources(nb)
     return out
@@ -77,7 +78,7 @@ def with_changes(*names: str) -> Callable[[Path, Path], None]:
     def edit(folder: Path, root: Path) -> None:
         edits = _reference_edits(root)
         for name in names:
-            change = load_change(root / "grader_tests" / f"{name}.py")
+            change = load_change(CourseDir(root).graders / f"{name}.py")
             for cells in edits.values():
                 if change.cell in cells:
                     cells[change.cell] = apply_to_source(change, cells[change.cell])
@@ -148,7 +149,7 @@ def reorganise(folder: Path, root: Path) -> None:
     nb = json.loads(path.read_text())
     cells = []
     for cell in nb["cells"]:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id == "relu_forward":
             continue  # deleted grade cell
         if grade_id == "affine_forward_solution":

@@ -144,7 +144,7 @@ def test_without_a_cgroup_grading_works_and_says_once_which_guarantee_is_missing
         budget._mounts = lambda: []
         from mlplab.grading.runner import grade_path
         for _ in range(2):
-            print(grade_path({str(submission)!r})["score"])
+            print(grade_path({str(submission)!r}).score)
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600)

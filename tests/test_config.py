@@ -80,7 +80,8 @@ def test_every_mlplab_variable_in_the_toolkit_is_documented():
 def test_mlplab_config_prints_value_and_source(tmp_path, capsys, monkeypatch):
     root = _course(tmp_path, "c.GradingService.workers = 5\n")
     monkeypatch.setenv("MLPLAB_CALL_TIMEOUT_S", "12.5")
-    assert main(["--course", str(root), "config"]) == 0
+    monkeypatch.setenv("MLPLAB_COURSE_ROOT", str(root))  # restored afterwards (`--course` would leave it set)
+    assert main(["config"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"GradingService\.workers\s+5\s+nbgrader_config\.py", out)
     assert re.search(r"Sandbox\.call_timeout_s\s+12\.5\s+\$MLPLAB_CALL_TIMEOUT_S", out)

@@ -123,6 +123,27 @@ def test_autograde_summary_counts_manual_points_and_marks_them_pending(quick_cou
     assert "1 graded now" in out
 
 
+def test_a_changed_toolkit_regrades_a_quickstart_course_instead_of_reusing_cached_grades(quick_course, tmp_path,
+                                                                                       monkeypatch):
+    """The toolkit is installed, not in the course: the cache key must still cover it (it once hashed
+    ``course/mlplab``, which a quickstart course lacks, so an upgrade kept stale grades)."""
+    from mlplab import coursedir
+    from mlplab.autograde import autograde
+
+    course = quick_course["course"]
+    # unchanged: the cache is reused
+    before = autograde(course, jobs=1, progress=False)
+    assert before.graded == [] and before.cached == ["ada"], (before.graded, before.cached)
+    toolkit = tmp_path / "mlplab"
+    shutil.copytree(coursedir.TOOLKIT, toolkit, ignore=shutil.ignore_patterns("__pycache__"))
+    with (toolkit / "grading" / "runner.py").open("a") as f:
+        f.write("\n# an upgraded toolkit\n")
+    monkeypatch.setattr(coursedir, "TOOLKIT", toolkit)
+    results = autograde(course, jobs=1, progress=False)
+    assert results.graded == ["ada"] and results.cached == [], (results.graded, results.cached)
+    assert results["ada"]["score"] == pytest.approx(before["ada"]["score"])  # regraded: the same submission
+
+
 def test_course_option_and_environment_override_the_working_directory(tmp_path, monkeypatch):
     other = tmp_path / "other"
     other.mkdir()

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlplab.coursedir import tasks
-from mlplab.validity.catalogue import FINGERPRINT_RE, catalogue_path, fingerprint, render, split_seed_section
+from mlplab.coursedir import content_hash, tasks
+from mlplab.validity.catalogue import FINGERPRINT_RE, catalogue_path, render, split_seed_section
 from mlplab.validity.mutants import apply_to_source, load_all, solution_sources
 from mlplab.validity.validate import DEFAULT_SEEDS, validate
 
@@ -88,7 +88,7 @@ def test_committed_catalogue_is_fresh(summary):
     assert path.is_file(), "docs/grader-catalogue.md is missing: run `mlplab validate-graders`"
     committed = path.read_text()
     match = FINGERPRINT_RE.search(committed)
-    assert match and match.group(1) == fingerprint(ROOT), (
+    assert match and match.group(1) == content_hash(ROOT), (
         "docs/grader-catalogue.md is stale (graders, reference or catalogue changed): run `mlplab validate-graders`"
     )
     fresh_top, _ = split_seed_section(render(summary, tasks(ROOT)))

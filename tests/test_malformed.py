@@ -88,7 +88,7 @@ def test_tasks_of_a_missing_notebook_say_so_without_loading_its_graders(submissi
     script = (
         "import json, sys\n"
         "from mlplab.grading.runner import grade_path\n"
-        f"result = grade_path({str(submission)!r})\n"
+        f"result = grade_path({str(submission)!r}).to_json()\n"
         "print(json.dumps({'torch': 'torch' in sys.modules, 'tasks': result['tasks']}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,

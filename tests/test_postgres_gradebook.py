@@ -223,14 +223,12 @@ def test_hand_grading_survives_reruns_and_another_resubmission_in_postgresql(bot
             gb.db.commit()
         graded = grade_state(url, "zed")
         for _ in range(3):
-            report: dict = {}
-            autograde(course, jobs=2, db_url=url, progress=False, report=report)
-            assert report["graded"] == [] and report["changed"] == []
+            run = autograde(course, jobs=2, db_url=url, progress=False)
+            assert run.graded == [] and run.changed == []
             assert grade_state(url, "zed") == graded
         build(course / "submitted" / "ada" / "mlp", stems=("01_layers",), replace=CLASS["bob"][1])  # ada resubmits
-        report = {}
-        autograde(course, jobs=2, db_url=url, progress=False, report=report)
-        assert report["graded"] == ["ada"] and report["changed"] == ["ada"]
+        run = autograde(course, jobs=2, db_url=url, progress=False)
+        assert run.graded == ["ada"] and run.changed == ["ada"]
     assert graded == {"manual_score": 1.0, "needs_manual_grade": False, "extra_credit": 0.25, "comment": "well argued"}
     assert grade_state(url, "zed") == graded
     assert ANSWER in (course / "submitted" / "zed" / "mlp" / "03_fc_net.ipynb").read_text()

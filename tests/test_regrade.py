@@ -75,9 +75,9 @@ def db_digest(course: Path) -> str:
 
 
 def run(course: Path, db: str, **kwargs) -> dict:
-    report: dict = {}
-    results = autograde(course, jobs=2, db_url=db, progress=False, report=report, **kwargs)
-    return {"results": results, "report": report}
+    results = autograde(course, jobs=2, db_url=db, progress=False, **kwargs)
+    return {"results": results, "report": {"graded": results.graded, "cached": results.cached,
+                                           "changed": results.changed}}
 
 
 @pytest.fixture(scope="module")

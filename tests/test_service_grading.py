@@ -4,6 +4,7 @@ the real nbgrader gradebook (official attempt written through the trusted writer
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -100,7 +101,10 @@ def test_identical_resubmission_reuses_the_result_and_the_third_in_a_day_is_refu
     assert service.grade_next() is None  # a refused attempt is never graded
 
 
-def test_a_submission_without_notebooks_scores_zero_with_a_reason_and_a_lost_copy_fails(course):
+def test_a_submission_without_notebooks_scores_zero_with_a_reason_and_a_lost_copy_fails(course, caplog):
+    from mlplab.service.app import instructor_view
+
+    caplog.set_level(logging.WARNING, logger="mlplab")
     _, _, service, exchange = course
     inbound = inbound_dir(exchange, "mlp-lab")
     for n, student in enumerate(("bob", "cy")):
@@ -116,6 +120,11 @@ def test_a_submission_without_notebooks_scores_zero_with_a_reason_and_a_lost_cop
     assert any("01_layers" in e for e in graded.result["errors"]), graded.result["errors"]
     assert (failed.id, failed.status) == (lost.id, "failed") and "grading failed" in failed.note
     assert service.queue.counts("mlp")["graded"] == 3
+    # the log has the traceback, the pages a one-line reason
+    logged = [r for r in caplog.records if r.exc_info and f"attempt {lost.id} " in r.getMessage()]
+    assert logged and logged[0].exc_info[0] is FileNotFoundError, [r.getMessage() for r in caplog.records]
+    assert failed.note.startswith("grading failed: FileNotFoundError") and "\n" not in failed.note
+    assert [r.note for r in instructor_view(service, "mlp")["failed"] if r.id == lost.id] == [failed.note]
 
 
 def test_mlplab_autograde_after_the_deadline_gives_the_same_grades_as_the_service(course):

@@ -30,8 +30,9 @@ from traitlets.config import Config
 from traitlets.utils.importstring import import_item
 
 from mlplab.config import course_config as read_course_config
-from mlplab.coursedir import ASSIGNMENT, release_dir
-from mlplab.notebooks import NotebookError, read_cells
+from mlplab.coursedir import ASSIGNMENT, CourseDir
+from mlplab.grading.result import GradeResult, TaskResult
+from mlplab.notebooks import NotebookError, grade_cells, nbgrader_meta, read_cells
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 TEXT_STUB = "YOUR ANSWER HERE"
@@ -61,13 +62,8 @@ def read_timestamp(folder: Path):
 
 
 def _release_cells(root: Path, stem: str) -> dict[str, dict]:
-    path = release_dir(root) / f"{stem}.ipynb"
-    nb = json.loads(path.read_text())
-    return {
-        c["metadata"]["nbgrader"]["grade_id"]: c
-        for c in nb["cells"]
-        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    }
+    path = CourseDir(root).release_notebook(stem)
+    return dict(grade_cells(json.loads(path.read_text())["cells"]))
 
 
 def unanswered(answer: str | None, released: str | None) -> bool:
@@ -90,14 +86,14 @@ def _translated_answer_stubs() -> frozenset[str]:
     return frozenset(answer_stubs())
 
 
-def _grade_output(task: dict | None) -> list:
+def _grade_output(task: TaskResult | None) -> list:
     if task is None:
         lines = ["not graded"]
         score = 0.0
     else:
-        lines = list(task["messages"]) or ["all checks passed"]
-        lines.append(f"{task['passed']}/{task['passed'] + task['failed']} checks passed")
-        score = task["score"]
+        lines = list(task.messages) or ["all checks passed"]
+        lines.append(f"{task.passed}/{task.passed + task.failed} checks passed")
+        score = task.score
     return [
         nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n"),
         nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(score))}, execution_count=1),
@@ -131,7 +127,7 @@ def check_ready(gradebook: Gradebook, root: Path) -> None:
             f"the gradebook has assignment {ASSIGNMENT!r} without its notebooks (it was added with `nbgrader db "
             "assignment add` but never generated): run `mlplab generate` first (nothing was written)"
         )
-    expected = {stem for stem in (p.stem for p in sorted((root / "source" / ASSIGNMENT).glob("*.ipynb")))}
+    expected = {p.stem for p in CourseDir(root).source_notebooks()}
     missing = sorted(expected - {nb.name for nb in assignment.notebooks})
     if missing:
         raise GradebookNotReady(
@@ -183,7 +179,7 @@ class Writer:
                 self.gradebook.db.rollback()
                 raise
             if notebooks:
-                self._write_notebooks(student, self.root / "submitted" / student / ASSIGNMENT, result)
+                self._write_notebooks(student, CourseDir(self.root).submitted(student), result)
             return changed
 
     def refresh_penalties(self, students: list[str] | None = None) -> list[str]:
@@ -195,7 +191,7 @@ class Writer:
             return refresh_penalties(self.gradebook, self.late, ASSIGNMENT, students)
 
     def _answers_path(self, student: str) -> Path:
-        return self.root / "autograded" / ".mlplab" / "answers" / f"{student}.json"
+        return CourseDir(self.root).state / "answers" / f"{student}.json"
 
     def _seen_answers(self, student: str) -> dict[str, str]:
         try:
@@ -206,7 +202,8 @@ class Writer:
     def _write(self, student: str, result: dict) -> bool:
         from mlplab.course.late import refresh_submission
 
-        submitted = self.root / "submitted" / student / ASSIGNMENT
+        graded = GradeResult.from_json(result)
+        submitted = CourseDir(self.root).submitted(student)
         gb = self.gradebook
         changed = False
         try:
@@ -232,8 +229,8 @@ class Writer:
             for cell in notebook.grade_cells:
                 grade = gb.find_grade(cell.name, notebook.name, ASSIGNMENT, student)
                 if cell.cell_type == "code":
-                    task = result["tasks"].get(cell.name)
-                    want = {"auto_score": float(task["score"]) if task else 0.0, "needs_manual_grade": False}
+                    task = graded.tasks.get(cell.name)
+                    want = {"auto_score": float(task.score) if task else 0.0, "needs_manual_grade": False}
                 else:
                     answer = answers.get(cell.name)
                     fingerprint = fingerprints[cell.name] = answer_fingerprint(answer)
@@ -286,7 +283,8 @@ class Writer:
 
     # -- autograded notebooks -------------------------------------------------
     def _write_notebooks(self, student: str, submitted: Path, result: dict) -> None:
-        out_dir = self.root / "autograded" / student / ASSIGNMENT
+        graded = GradeResult.from_json(result)
+        out_dir = CourseDir(self.root).autograded(student)
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in ("timestamp.txt", "submission_secret.txt"):  # nbgrader's feedback exchange needs both
             if (submitted / name).is_file():
@@ -297,23 +295,23 @@ class Writer:
             nb, problem = self._load_submitted(submitted / f"{stem}.ipynb", stem)
             seen = set()
             for cell in nb.cells:
-                meta = cell.get("metadata", {}).get("nbgrader", {})
+                meta = nbgrader_meta(cell)
                 grade_id = meta.get("grade_id")
                 if grade_id in release_cells and meta.get("grade") and not meta.get("solution"):
                     released = release_cells[grade_id]
                     cell["source"] = HIDDEN.sub("", "".join(released["source"]))
-                    cell["metadata"]["nbgrader"] = copy.deepcopy(released["metadata"]["nbgrader"])
+                    cell["metadata"]["nbgrader"] = copy.deepcopy(nbgrader_meta(released))
                     if grade_id in seen:
                         cell["outputs"] = []
                         continue
-                    cell["outputs"] = _grade_output(result["tasks"].get(grade_id))
+                    cell["outputs"] = _grade_output(graded.tasks.get(grade_id))
                     seen.add(grade_id)
             for grade_id, released in release_cells.items():
-                meta = released["metadata"]["nbgrader"]
+                meta = nbgrader_meta(released)
                 if meta.get("grade") and not meta.get("solution") and grade_id not in seen:
                     cell = nbformat.from_dict(copy.deepcopy(released))
                     cell["source"] = HIDDEN.sub("", "".join(released["source"]))
-                    cell["outputs"] = _grade_output(result["tasks"].get(grade_id))
+                    cell["outputs"] = _grade_output(graded.tasks.get(grade_id))
                     nb.cells.append(cell)
             if problem:
                 nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**Grading note:** {problem}"))
@@ -330,7 +328,7 @@ class Writer:
             problem = str(exc)
         except Exception as exc:  # noqa: BLE001 - nbformat raises many kinds of errors
             problem = f"{path.name}: not a valid notebook ({type(exc).__name__})"
-        nb = nbformat.read(release_dir(self.root) / f"{stem}.ipynb", as_version=4)
+        nb = nbformat.read(CourseDir(self.root).release_notebook(stem), as_version=4)
         return nb, problem
 
 

@@ -42,7 +42,8 @@ from pathlib import Path
 import nbformat
 
 from mlplab.course import i18n_code
-from mlplab.coursedir import ASSIGNMENT, course_root, source_dir
+from mlplab.coursedir import ASSIGNMENT, CourseDir, course_root, source_dir
+from mlplab.notebooks import nbgrader_meta
 
 LANGUAGES = ("zh",)
 HEADER = re.compile(r"^=== (cell|code|file|message) (\S+) sha256:([0-9a-f]{16})\s*$")
@@ -215,7 +216,7 @@ def visible_check_messages(root: Path | None = None) -> dict[str, str]:
     for notebook in sorted(source_dir(root).glob("*.ipynb")):
         nb = nbformat.read(notebook, as_version=4)
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
+            meta = nbgrader_meta(cell)
             if cell.cell_type != "code" or meta.get("solution") or meta.get("grade"):
                 continue
             for template in assertion_messages(cell.source):
@@ -264,7 +265,7 @@ def grader_messages(root: Path | None = None) -> dict[str, str]:
         if WORDS.search(PLACEHOLDER.sub("", template)):
             found[sha(template)] = template
 
-    for path in sorted((root / "grader_tests").glob("*.py")):
+    for path in sorted(CourseDir(root).graders.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Assign) and any("hint" in ast.unparse(t).lower() for t in node.targets):
                 for template in strings(node.value):
@@ -567,7 +568,7 @@ def generate_edition(lang: str, root: Path | None = None, out: Path | None = Non
         shutil.copy2(root / "nbgrader_config.py", course / "nbgrader_config.py")
         with open(course / "nbgrader_config.py", "a", encoding="utf-8") as fh:
             fh.write(nbgrader_stub_config(lang, root))
-        translated_source(lang, course / "source" / ASSIGNMENT, root)
+        translated_source(lang, CourseDir(course).source, root)
         db_url = f"sqlite:///{course / 'gradebook.db'}"
         nbgrader(course, "generate_assignment", ASSIGNMENT, "--force", db_url=db_url)
         nbgrader(course, "generate_solution", ASSIGNMENT, "--force", db_url=db_url)
@@ -575,7 +576,7 @@ def generate_edition(lang: str, root: Path | None = None, out: Path | None = Non
             target = out / folder / edition_name(lang)
             shutil.rmtree(target, ignore_errors=True)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(course / folder / ASSIGNMENT, target)
+            shutil.copytree(getattr(CourseDir(course), folder), target)
     return out / "release" / edition_name(lang)
 
 
@@ -589,7 +590,7 @@ def _student_side():
     """``labutils.i18n`` of the course (the one implementation of message translation)."""
     import importlib.util
 
-    path = source_dir() / "labutils" / "i18n.py"
+    path = CourseDir.here().labutils / "i18n.py"
     spec = importlib.util.spec_from_file_location("_mlplab_labutils_i18n", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -16,7 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
-from mlplab.coursedir import ASSIGNMENT, CONFIG, GRADERS, CourseError
+from mlplab.coursedir import ASSIGNMENT, CONFIG, GRADERS, CourseDir, CourseError
 
 COURSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 IGNORE = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc", ".pytest_cache")
@@ -101,7 +101,7 @@ The full walk-through is docs/instructor-guide.md of the MLP Lab kit.
 def kit_root() -> Path:
     """The course kit this toolkit ships with: the checkout holding the ``mlplab`` package."""
     root = Path(__file__).resolve().parents[2]
-    if not (root / "source" / ASSIGNMENT).is_dir() or not (root / GRADERS).is_dir():
+    if not CourseDir(root).source.is_dir() or not CourseDir(root).graders.is_dir():
         raise CourseError(f"the course kit's material (source/{ASSIGNMENT}, {GRADERS}/) is not beside mlplab at {root}")
     return root
 

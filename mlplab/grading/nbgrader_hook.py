@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from mlplab.coursedir import course_root, tasks
+from mlplab.coursedir import CourseDir, course_root, tasks
 from mlplab.grading.reference import units_defining
 from mlplab.grading.runner import GradingPlugin, run_graders
 from mlplab.notebooks import NotebookError, grading_code, read_cells
@@ -58,7 +58,7 @@ def grade_task(task_id: str, namespace: dict[str, Any] | None = None, cwd: str |
 
     def factory(stem: str, reference_names: tuple[str, ...]) -> LocalStudent:
         try:
-            units = grading_code(read_cells(notebook))
+            units = grading_code(read_cells(notebook), CourseDir(root).labutils)
         except NotebookError as exc:
             raise StudentError("NotebookError", str(exc)) from None
         if reference_names:

@@ -22,7 +22,7 @@ from mlplab.notebooks import CodeUnit, defined_names, grading_code, read_cells
 
 @lru_cache(maxsize=8)
 def _units(notebook: Path) -> tuple[CodeUnit, ...]:
-    return tuple(grading_code(read_cells(notebook)))
+    return tuple(grading_code(read_cells(notebook), notebook.parent / "labutils"))  # a source notebook's course
 
 
 def notebook_units(stem: str, root: Path | None = None) -> list[CodeUnit]:

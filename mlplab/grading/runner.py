@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import logging
 import os
 import re
 import sys
@@ -25,12 +26,14 @@ from pathlib import Path
 import pytest
 
 from mlplab.config import load as load_settings
-from mlplab.coursedir import Task, course_root, release_dir, tasks, use_graders
+from mlplab.coursedir import CourseDir, Task, course_root, tasks, use_graders
 from mlplab.grading.reference import units_defining
+from mlplab.grading.result import GradeResult, TaskResult
 from mlplab.notebooks import CodeUnit, NotebookError, grading_code, read_cells
 from mlplab.sandbox.host.launch import SandboxConfig, worker_command
 from mlplab.sandbox.student import Student, StudentCrash, StudentError, StudentTimeout
 
+log = logging.getLogger(__name__)
 MAX_MESSAGES_PER_TASK = 8
 TASK_MARKER = re.compile(r"""mark\.task\(\s*["']([^"']+)["']""")
 MAX_MESSAGE_CHARS = 400
@@ -39,8 +42,8 @@ UNUSED_PYTEST_PLUGINS = ("cacheprovider", "terminal", "logging", "unraisableexce
 
 
 @dataclass
-class TaskResult:
-    """Outcome of one task."""
+class TaskTally:
+    """The checks of one task counted while its graders run (:meth:`result` is the typed outcome)."""
 
     task: Task
     passed: int = 0
@@ -65,14 +68,8 @@ class TaskResult:
         total = self.passed + self.failed
         return round(self.task.points * self.passed / total, 4) if total else 0.0
 
-    def as_dict(self) -> dict:
-        return {
-            "score": self.score,
-            "max_score": float(self.task.points),
-            "passed": self.passed,
-            "failed": self.failed,
-            "messages": list(self.messages),
-        }
+    def result(self) -> TaskResult:
+        return TaskResult(self.score, float(self.task.points), self.passed, self.failed, tuple(self.messages))
 
 
 def failure_message(exc: BaseException) -> str:
@@ -129,7 +126,7 @@ class GradingPlugin:
         self.seed = seed
         self.task_timeout_s = task_timeout_s
         self.submission_timeout_s = submission_timeout_s
-        self.results: dict[str, TaskResult] = {t: TaskResult(task_table[t]) for t in task_table if t in wanted}
+        self.results: dict[str, TaskTally] = {t: TaskTally(task_table[t]) for t in task_table if t in wanted}
         self._students: dict[tuple[str, tuple[str, ...]], Student] = {}
         self.timed_out: set[str] = set()
         self._started = time.monotonic()
@@ -361,7 +358,7 @@ class RemoteProvider:
                 self._units[stem] = NotebookError(f"{stem}.ipynb is missing from the submission")
             else:
                 try:
-                    self._units[stem] = grading_code(read_cells(path))
+                    self._units[stem] = grading_code(read_cells(path), CourseDir(self.root).labutils)
                 except NotebookError as exc:
                     self._units[stem] = exc
         units = self._units[stem]
@@ -402,8 +399,10 @@ def _import_in_background(stems: list[str], root: Path) -> None:
 
     def load() -> None:
         for name in modules:
-            with contextlib.suppress(Exception):
+            try:
                 importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the graders' own import raises it again where it matters
+                log.warning("preloading %s for the graders failed", name, exc_info=True)
 
     if modules:
         threading.Thread(target=load, name="mlplab-preload", daemon=True).start()
@@ -414,8 +413,8 @@ def grade_path(
     config: SandboxConfig | None = None,
     seed: int | None = None,
     root: Path | None = None,
-) -> dict:
-    """Grade a notebook or a folder of notebooks; returns the ``mlplab grade --json`` object."""
+) -> GradeResult:
+    """Grade a notebook or a folder of notebooks (``.to_json()`` is the ``mlplab grade --json`` object)."""
     root = (root or course_root()).resolve()
     path = Path(path)
     task_table = tasks(root)
@@ -424,7 +423,7 @@ def grade_path(
         raise NotebookError(f"{path.name} is not one of the assignment's notebooks")
     wanted = {t.id for t in task_table.values() if t.notebook in submission.notebooks or path.is_dir()}
     if config is None:
-        config = SandboxConfig(labutils_dir=release_dir(root) / "labutils")
+        config = SandboxConfig(labutils_dir=CourseDir(root).release_labutils)
     if not config.unsafe:
         worker_command(config)  # raises SandboxUnavailable with the explanation (no bwrap, a path, a limit)
     options = load_settings(None).autograde  # the environment's; `mlplab grade` passes the course's seed
@@ -450,7 +449,7 @@ def grade_path(
         debug=options.grader_debug,
     )
     for task_id in absent:
-        result = plugin.results[task_id] = TaskResult(task_table[task_id], failed=1)
+        result = plugin.results[task_id] = TaskTally(task_table[task_id], failed=1)
         result.messages.append(f"{task_id}: {task_table[task_id].notebook}.ipynb is missing from the submission")
     # start every worker this submission needs now: loading (imports, torch) overlaps with grading
     _import_in_background(sorted(submission.notebooks), root)
@@ -482,10 +481,4 @@ def grade_path(
             print(f"[timing] {task_id}: {res.seconds:.2f} s", file=sys.__stderr__)
     errors.extend(note for note in provider.notes if note not in errors)
     ordered = [t for t in task_table if t in plugin.results]
-    results = {t: plugin.results[t].as_dict() for t in ordered}
-    return {
-        "score": round(sum(r["score"] for r in results.values()), 4),
-        "max_score": float(sum(r["max_score"] for r in results.values())),
-        "tasks": results,
-        "errors": errors,
-    }
+    return GradeResult({t: plugin.results[t].result() for t in ordered}, tuple(errors))

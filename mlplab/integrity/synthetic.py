@@ -15,6 +15,7 @@ import shutil
 import tokenize
 from pathlib import Path
 
+from mlplab.notebooks import solution_code_cells
 from mlplab.validity.mutants import edit_notebook
 
 
@@ -142,14 +143,7 @@ def write_class(
 def release_templates(release: Path, stem: str) -> dict[str, str]:
     """grade_id -> released source of every code solution cell of one release notebook (written answers,
     markdown cells, are prose: never compared)."""
-    nb = json.loads((release / f"{stem}.ipynb").read_text())
-    out = {}
-    for cell in nb["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution") and meta.get("grade_id") and cell.get("cell_type") == "code":
-            src = cell.get("source", "")
-            out[meta["grade_id"]] = "".join(src) if isinstance(src, list) else src
-    return out
+    return solution_code_cells(json.loads((release / f"{stem}.ipynb").read_text())["cells"])
 
 
 def answer_pools(root: Path) -> dict[str, dict[str, list[str]]]:

@@ -270,7 +270,7 @@ def course_assignments(service: GradingService) -> list[str]:
 
 def make_app(service: GradingService, prefix: str, *, wake=lambda: None) -> web.Application:
     """The Tornado application of the service under ``prefix`` (the hub's service prefix)."""
-    from mlplab.autograde import graders_hash
+    from mlplab.coursedir import content_hash
 
     prefix = prefix if prefix.endswith("/") else prefix + "/"
     hub_auth = HubOAuth.instance()
@@ -297,7 +297,7 @@ def make_app(service: GradingService, prefix: str, *, wake=lambda: None) -> web.
         grading=service,
         prefix=prefix,
         assignments=lambda: course_assignments(service),
-        refresh_graders=lambda: graders_hash(service.root),
+        refresh_graders=lambda: content_hash(service.root),
         wake=wake,
     )
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import stat
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from mlplab.grading.result import GradeResult
 from mlplab.service.policy import Graded, Policy, deadline, official_attempt, window_state
 from mlplab.service.queue import Attempt, AttemptQueue, naive_utc, utcnow
 
+log = logging.getLogger(__name__)  # a child of "mlplab.service": the service's own handlers show it
 SNAPSHOT_FILES = ("timestamp.txt", "submission_secret.txt")
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024  # a submission larger than this is refused, not copied
 
@@ -118,8 +121,13 @@ def owner_matches(inbound: Inbound) -> bool:
 
 def is_failure(result: dict) -> bool:
     """A result of a job that could not grade at all (errors and not a single check ran)."""
-    checks = sum(t.get("passed", 0) + t.get("failed", 0) for t in result.get("tasks", {}).values())
-    return bool(result.get("errors")) and checks == 0
+    return GradeResult.from_json(result).could_not_grade
+
+
+def short_reason(exc: BaseException) -> str:
+    """The one line the pages show for an attempt that raised (the traceback goes to the service log)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"grading failed: {type(exc).__name__}{': ' + first[:200] if first else ''} (details in the service log)"
 
 
 class GradingService:
@@ -133,9 +141,9 @@ class GradingService:
         state_dir: Path | None = None,
         policy: Policy | None = None,
     ) -> None:
-        from mlplab.autograde import graders_hash
         from mlplab.config import load as load_settings
         from mlplab.course.gradebook import course_config, db_url_of
+        from mlplab.coursedir import content_hash
 
         self.root = root.resolve()
         self.db_url, self.course_id = db_url_of(self.root, db_url)
@@ -145,7 +153,7 @@ class GradingService:
         self.snapshots = self.state_dir / "attempts"
         self.snapshots.mkdir(parents=True, exist_ok=True)
         self.queue = AttemptQueue(self.db_url)
-        self.graders_hash = graders_hash(self.root)
+        self.graders_hash = content_hash(self.root)
         self._gradebook_lock = threading.Lock()  # one trusted writer at a time, whatever the workers
 
     def close(self) -> None:
@@ -232,7 +240,12 @@ class GradingService:
             try:
                 result = self._grade_in_sandbox(attempt, slot)
             except Exception as exc:  # noqa: BLE001 - one broken attempt never stops the service
-                result = {"score": 0.0, "max_score": 0.0, "tasks": {}, "errors": [f"grading failed: {exc}"]}
+                log.exception("attempt %s (%s, %s): grading failed", attempt.id, attempt.student, attempt.assignment)
+                result = GradeResult(errors=(short_reason(exc),)).to_json()
+            else:
+                if is_failure(result):
+                    log.warning("attempt %s (%s, %s) could not be graded: %s", attempt.id, attempt.student,
+                                attempt.assignment, "; ".join(map(str, result.get("errors", []))))
             result.pop("student", None)
             done = self.queue.finish(attempt.id, result, self.graders_hash, failed=is_failure(result))
         if done.status == "graded":
@@ -264,11 +277,11 @@ def write_official_grade(root: Path, db_url: str, attempt: Attempt) -> None:
     same ``submitted/`` folder grades the same files and so gives the same grades.
     """
     from mlplab.course.gradebook import Writer
-    from mlplab.coursedir import ASSIGNMENT
+    from mlplab.coursedir import ASSIGNMENT, CourseDir
 
     if attempt.assignment != ASSIGNMENT:
         return
-    target = root / "submitted" / attempt.student / attempt.assignment
+    target = CourseDir(root, attempt.assignment).submitted(attempt.student)
     staging = target.with_name(f".{attempt.assignment}.service-{attempt.id}")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(attempt.snapshot, staging)

@@ -1,17 +1,16 @@
 """The grader catalogue ``docs/grader-catalogue.md``: the validation's results summarised (:func:`summarise`),
-rendered as markdown (deterministic: no timings; margins in whole decades) with a fingerprint of every input
-(:func:`fingerprint`), and the short text ``mlplab validate-graders`` prints."""
+rendered as markdown (deterministic: no timings; margins in whole decades) with the content hash of every input
+(:func:`mlplab.coursedir.content_hash`), and the short text ``mlplab validate-graders`` prints."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from pathlib import Path
 from typing import Any
 
-from mlplab.coursedir import Task, course_root, source_notebooks, tasks
-from mlplab.notebooks import grading_code, read_cells
+from mlplab.coursedir import Task, course_root, tasks
+from mlplab.grading.result import TaskResult
 from mlplab.validity.jobs import JobResult
 from mlplab.validity.plan import Plan
 
@@ -21,48 +20,9 @@ FINGERPRINT_RE = re.compile(r"<!-- inputs sha256: ([0-9a-f]{64}) -->")
 SEED_SECTION = "## Seed stability and margins"
 
 
-def fingerprint(root: Path | None = None) -> str:
-    """sha256 of everything the catalogue depends on (graders, catalogue files, reference code, runner)."""
-    root = (root or course_root()).resolve()
-    digest = hashlib.sha256()
-    files = sorted((root / "grader_tests").rglob("*.py")) + sorted((root / "source" / "mlp" / "labutils").rglob("*.py"))
-    files += [root / "grader_tests" / "pytest.ini"]
-    files += [
-        root / "mlplab" / f"{m}.py"
-        for m in (
-            "notebooks",
-            "coursedir",
-            "sandbox/inside/session",
-            "sandbox/student",
-            "sandbox/values",
-            "grading/runner",
-            "grading/reference",
-            "validity/requirements",
-            "validity/plan",
-            "validity/jobs",
-            "validity/reach",
-            "validity/catalogue",
-            "validity/validate",
-            "validity/mutants",
-            "validity/mutation",
-        )
-    ]
-    for path in files:
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    for nb in source_notebooks(root):
-        cells = read_cells(nb)
-        digest.update(nb.name.encode() + b"\0")
-        for cell in cells:
-            if cell.grade_id and cell.grade:
-                digest.update(f"{cell.grade_id}:{cell.points}:{cell.is_test}\0".encode())
-        for unit in grading_code(cells):
-            digest.update(unit.label.encode() + b"\0" + unit.source.encode() + b"\0")
-    return digest.hexdigest()
-
-
 def lost_points(info: dict) -> bool:
-    return info["failed"] > 0 or info["score"] < info["max_score"]
+    """Whether a task result (its JSON) lost points: :attr:`mlplab.grading.result.TaskResult.lost_points`."""
+    return TaskResult.from_json(info).lost_points
 
 
 def _test_name(nodeid: str) -> str:

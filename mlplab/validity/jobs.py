@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlplab.coursedir import course_root, source_dir, tasks, use_graders
+from mlplab.coursedir import CourseDir, course_root, source_dir, tasks, use_graders
 from mlplab.notebooks import grading_code, read_cells
 
 
@@ -106,7 +106,7 @@ def run_job(job: Job) -> JobResult:
     edits = dict(job.edits)
     if edits:
         cells = [dataclasses.replace(c, source=edits[c.grade_id]) if c.grade_id in edits else c for c in cells]
-    units = grading_code(cells)
+    units = grading_code(cells, CourseDir(root).labutils)
     accessed: dict[str, set[str]] = {}
     load_errors: list[str] = []
     plugin = _plugin_class()(None, table, set(job.wanted), seed=job.seed)  # type: ignore[arg-type]
@@ -135,7 +135,7 @@ def run_job(job: Job) -> JobResult:
         plugin.close()
     return JobResult(
         job=job,
-        tasks={t: r.as_dict() for t, r in plugin.results.items()},
+        tasks={t: r.result().to_json() for t, r in plugin.results.items()},
         outcomes=dict(plugin.outcomes),
         measurements=dict(plugin.measurements),
         durations=dict(plugin.durations),

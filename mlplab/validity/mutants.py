@@ -26,7 +26,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplab.coursedir import course_root
+from mlplab.coursedir import CourseDir
+from mlplab.notebooks import nbgrader_meta, solution_code_cells
 
 MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
@@ -71,7 +72,7 @@ def load_change(path: Path) -> Change:
 
 def load_all(kind: str, root: Path | None = None) -> list[Change]:
     """All mutants (``kind="mutants"``) or variants (``kind="variants"``), sorted by name."""
-    folder = (root or course_root()) / "grader_tests" / kind
+    folder = CourseDir.here(root).graders / kind
     return [load_change(p) for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")]
 
 
@@ -102,7 +103,7 @@ def edit_notebook(path: Path, edits: dict[str, str]) -> None:
     nb = json.loads(path.read_text())
     found = set()
     for cell in nb["cells"]:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = nbgrader_meta(cell).get("grade_id")
         if grade_id in edits:
             cell["source"] = edits[grade_id]
             found.add(grade_id)
@@ -114,13 +115,8 @@ def edit_notebook(path: Path, edits: dict[str, str]) -> None:
 
 def solution_sources(notebook: Path) -> dict[str, str]:
     """grade_id -> reference source (markers stripped) of every solution cell of a source notebook."""
-    nb = json.loads(notebook.read_text())
-    out = {}
-    for cell in nb["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution") and cell.get("cell_type") == "code" and meta.get("grade_id"):
-            out[meta["grade_id"]] = strip_markers(_cell_source(cell))
-    return out
+    cells = solution_code_cells(json.loads(notebook.read_text())["cells"])
+    return {grade_id: strip_markers(source) for grade_id, source in cells.items()}
 
 
 def notebook_of_cell(cell: str, root: Path | None = None) -> Path:

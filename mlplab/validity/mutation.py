@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlplab.coursedir import source_notebooks
-from mlplab.notebooks import defined_names
+from mlplab.coursedir import CourseDir, source_notebooks
+from mlplab.notebooks import defined_names, nbgrader_meta
 from mlplab.validity.catalogue import lost_points, table_cell
 from mlplab.validity.jobs import Job, run_all, worker_init
 from mlplab.validity.mutants import MARKER, _cell_source
@@ -97,7 +97,7 @@ def mutation_cases(task_ids: set[str], limit: int = DEFAULT_LIMIT, root: Path | 
     for nb in source_notebooks(root):
         cells = json.loads(nb.read_text())["cells"]
         for cell in cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
+            meta = nbgrader_meta(cell)
             grade_id = meta.get("grade_id") or ""
             task = grade_id.removesuffix("_solution")
             if not meta.get("solution") or cell.get("cell_type") != "code" or task not in task_ids:
@@ -133,7 +133,7 @@ def mutation_cases(task_ids: set[str], limit: int = DEFAULT_LIMIT, root: Path | 
 
 def load_equivalents(root: Path) -> dict[str, str]:
     """name -> reason, from grader_tests/mutation_equivalents.py (a literal dict EQUIVALENT)."""
-    path = root / "grader_tests" / "mutation_equivalents.py"
+    path = CourseDir(root).graders / "mutation_equivalents.py"
     if not path.is_file():
         return {}
     tree = ast.parse(path.read_text())

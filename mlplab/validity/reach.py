@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from mlplab.coursedir import source_dir
+from mlplab.coursedir import CourseDir, source_dir
 from mlplab.notebooks import CodeUnit, defined_names, grading_code, read_cells, strip_ipython
 from mlplab.validity.jobs import Job, JobResult, run_all
 from mlplab.validity.plan import Plan
@@ -76,7 +76,7 @@ def trace_reference(
     accessed = {t: names for r in traced for t, names in r.accessed.items()}
     graphs = {}
     for s in stems:
-        units = grading_code(read_cells(source_dir(plan.root) / f"{s}.ipynb"))
+        units = grading_code(read_cells(source_dir(plan.root) / f"{s}.ipynb"), CourseDir(plan.root).labutils)
         parts = sorted({n for t in stem_tasks[s] for n in reference_parts.get(t, ())})
         if parts:
             units = units + units_defining(tuple(parts), plan.root)

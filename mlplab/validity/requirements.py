@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplab.coursedir import course_root, source_notebooks
+from mlplab.coursedir import CourseDir, course_root, source_notebooks
 from mlplab.validity.mutants import solution_sources
 
 REQUIREMENT_WORDS = re.compile(
@@ -59,7 +59,7 @@ def requirement_sentences(root: Path | None = None) -> list[Sentence]:
 def grader_test_names(root: Path | None = None) -> set[str]:
     """Names of the test functions in grader_tests/ (without parameters)."""
     names = set()
-    for path in sorted(((root or course_root()) / "grader_tests").glob("test_*.py")):
+    for path in sorted(CourseDir.here(root).graders.glob("test_*.py")):
         tree = ast.parse(path.read_text())
         names |= {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")}
     return names
@@ -70,7 +70,7 @@ def requirement_table(root: Path | None = None) -> tuple[list[dict], list[str]]:
     import importlib.util
 
     root = (root or course_root()).resolve()
-    spec = importlib.util.spec_from_file_location("mlplab_requirements", root / "grader_tests" / "requirements.py")
+    spec = importlib.util.spec_from_file_location("mlplab_requirements", CourseDir(root).graders / "requirements.py")
     if spec is None or spec.loader is None:
         return [], ["grader_tests/requirements.py is missing"]
     module = importlib.util.module_from_spec(spec)

@@ -32,8 +32,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mlplab.coursedir import content_hash
 from mlplab.notebooks import defined_names
-from mlplab.validity.catalogue import fingerprint, summarise
+from mlplab.validity.catalogue import summarise
 from mlplab.validity.jobs import Job, run_all, worker_init
 from mlplab.validity.mutants import Change, apply_to_source
 from mlplab.validity.plan import Plan, make_plan
@@ -106,6 +107,6 @@ def validate(
     summary["requirements"], requirement_problems = requirement_table(plan.root)
     summary["problems"] += requirement_problems
     summary["ok"] = summary["ok"] and not requirement_problems
-    summary["fingerprint"] = fingerprint(plan.root)
+    summary["fingerprint"] = content_hash(plan.root)
     summary["seconds"] = round(time.monotonic() - started, 1)
     return summary

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import select
@@ -31,6 +32,7 @@ from mlplab.sandbox.host.launch import SandboxConfig, SandboxUnavailable, make_s
 from mlplab.sandbox.values import MAX_MESSAGE_BYTES, ChannelError, write_message
 
 FORK_TIMEOUT_S = 30.0
+log = logging.getLogger(__name__)
 
 _spawn_requests: queue.Queue = queue.Queue()
 _spawner_lock = threading.Lock()
@@ -134,7 +136,7 @@ class Zygote:
             # trusted imports with a generous timeout: a slow `import torch` on a busy machine must not
             # count against the student's cells
             try:
-                self._ask({"op": "preload", "modules": list(modules)}, config.limits.preload_timeout_s)
+                preloaded = self._ask({"op": "preload", "modules": list(modules)}, config.limits.preload_timeout_s)
             except ZygoteLost:
                 failure = self.start_failure()
                 self.close()
@@ -144,6 +146,10 @@ class Zygote:
             except BaseException:
                 self.close()
                 raise
+            failed = preloaded.get("failed") if isinstance(preloaded, dict) else None
+            for name, reason in (failed or {}).items():
+                log.warning("the sandbox could not preload %s (%s); code that imports it pays for it or fails", name,
+                            reason)
 
     def _cleanup_start(self, ours: socket.socket) -> None:
         ours.close()

@@ -9,7 +9,7 @@ memory, copy-on-write. The zygote itself never runs student code.
 Control protocol on fd 0 (a Unix stream socket from the grading process), one JSON line each way;
 every request carries an ``id`` that its reply echoes:
 
-* ``{"op": "preload", "modules": [...]}`` -> ``{"ok": [imported modules]}``;
+* ``{"op": "preload", "modules": [...]}`` -> ``{"ok": {"imported": [...], "failed": {module: reason}}}``;
 * ``{"op": "fork"}``: the zygote forks; the child starts its own session, creates a socket pair,
   passes one end to the grading process (``SCM_RIGHTS``, one byte ``w``), closes the control
   socket and serves :func:`mlplab.sandbox.inside.worker.serve` on the other end. The grading process reads the
@@ -57,20 +57,26 @@ def _prctl(option: int, value: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(option, value)
 
 
-def _preload(modules: list[str]) -> list[str]:
-    """Import ``modules``, then move every object so far out of the garbage collector's sight.
+def _preload(modules: list[str]) -> dict:
+    """Import ``modules``, then move every object so far out of the garbage collector's sight; returns
+    ``{"imported": [names], "failed": {name: "ExceptionType: first line"}}`` (the grading process logs failures:
+    this process has no standard streams).
 
     Without ``gc.freeze()`` each forked worker's first full collection would walk (and, by touching
     their headers, copy) the millions of objects PyTorch creates at import: about a second per worker.
     """
-    done = []
+    done: list[str] = []
+    failed: dict[str, str] = {}
     for name in modules:
-        with contextlib.suppress(Exception):
+        try:
             importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - reported to the grading process, which logs it
+            failed[name] = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:300]}"
+        else:
             done.append(name)
     gc.collect()
     gc.freeze()
-    return done
+    return {"imported": done, "failed": failed}
 
 
 def _become_worker(control: socket.socket, ready_fd: int, number: int) -> None:
