@@ -1,0 +1,36 @@
+"""HTML reports written to disk (class report, similarity report) escape student text: autoescaped templates."""
+
+from __future__ import annotations
+
+import re
+
+HOSTILE = "<script>alert('x')</script>"
+
+
+def _results(student: str) -> dict[str, dict]:
+    tasks = {"affine_forward": {"score": 1.0, "max_score": 1.0}, "relu_forward": {"score": 0.0, "max_score": 1.0}}
+    return {
+        student: {"score": 1.0, "max_score": 2.0, "tasks": tasks, "errors": [f"relu_forward: {HOSTILE}"]},
+        "ada": {"score": 2.0, "max_score": 2.0, "tasks": {k: {"score": 1.0, "max_score": 1.0} for k in tasks}},
+    }
+
+
+def test_class_report_escapes_student_names_profiles_and_messages(tmp_path):
+    from mlplab.course.report import write_report
+
+    student = f'eve"{HOSTILE}'
+    page = write_report(_results(student), {"ada": 1.5}, {student: HOSTILE}, tmp_path)["html"].read_text()
+    assert "<script" not in page
+    assert page.count("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;") == 3  # name, profile, message
+    assert "eve&#34;&lt;script&gt;" in page
+
+
+def test_class_report_lists_every_student_and_task_rate(tmp_path):
+    from mlplab.course.report import write_report
+
+    page = write_report(_results("bob"), {"ada": 1.5}, {"ada": "steady"}, tmp_path)["html"].read_text()
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>", page)
+    assert ("ada", "steady", "2.00", "1.50") in rows and ("bob", "", "1.00", "1.00") in rows
+    assert "<tr><td>affine_forward</td><td>100%</td></tr>" in page
+    assert "<tr><td>relu_forward</td><td>50%</td></tr>" in page
+    assert "(2 submissions)" in page and "data:image/png;base64," in page
