@@ -95,3 +95,13 @@ def test_core_commands_import_no_optional_package():
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_the_cli_says_which_extra_to_install_in_one_sentence():
+    script = "import sys; sys.modules['watchfiles'] = None; from mlplab.cli import main; sys.exit(main(['serve']))"
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.strip() == (
+        "mlplab serve needs watchfiles, which is not installed: pip install 'mlplab[service]' "
+        "(the service extra of mlplab)"
+    )
