@@ -34,3 +34,30 @@ def test_class_report_lists_every_student_and_task_rate(tmp_path):
     assert "<tr><td>affine_forward</td><td>100%</td></tr>" in page
     assert "<tr><td>relu_forward</td><td>50%</td></tr>" in page
     assert "(2 submissions)" in page and "data:image/png;base64," in page
+
+
+HOSTILE_ANSWER = """
+def affine_forward(x, w, b):
+    # </pre><script>alert("owned")</script>
+    out = x.reshape(x.shape[0], -1).dot(w) + b
+    return out, (x, w, b)
+"""
+
+
+def test_similarity_report_escapes_student_names_and_code_and_highlights_matches(tmp_path):
+    from mlplab.coursedir import tasks
+    from mlplab.integrity.report_html import render
+    from mlplab.integrity.similarity import analyse
+    from mlplab.integrity.synthetic import write_class
+
+    from .conftest import RELEASE, ROOT
+
+    submitted = tmp_path / "submitted"
+    hostile = {"01_layers": {"affine_forward_solution": HOSTILE_ANSWER}}
+    write_class(RELEASE, submitted, "mlp", {"eve<script>": hostile, "mallory": hostile})
+    result = analyse(submitted, RELEASE, "mlp", list(tasks(ROOT)), None, 0.0, False)
+    page = render(result, 0.0)
+    assert "<script" not in page and "</pre><script" not in page
+    assert "# &lt;/pre&gt;&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt;" in page  # the code, as text
+    assert "eve&lt;script&gt;" in page and 'id="pair-eve_script___mallory"' in page
+    assert page.count("<pre>") == 2 and "<mark>" in page  # the pair side by side, matched code highlighted
