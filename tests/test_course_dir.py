@@ -17,18 +17,11 @@ from nbgrader.api import Gradebook
 
 from mlplab.coursedir import CourseError, course_root, find_course, manual_tasks, tasks
 
-from .conftest import ROOT
-from .submissions import build
+from .helpers.cli import one_sentence, run_in
+from .helpers.paths import ROOT
+from .helpers.submissions import build
 
 BIN = Path(sys.executable).parent
-
-
-def run_in(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """`mlplab ARGS` run from ``cwd``, as an instructor would type it (no MLPLAB_COURSE_ROOT)."""
-    env = {k: v for k, v in os.environ.items() if k != "MLPLAB_COURSE_ROOT"}
-    return subprocess.run(
-        [sys.executable, "-m", "mlplab", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
 
 
 def nbgrader_in(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -50,13 +43,6 @@ def checkout_state() -> dict[str, str]:
     for name in ("gradebook.db", "grades.csv"):
         state[name] = "present" if (ROOT / name).exists() else "absent"
     return state
-
-
-def one_sentence(proc: subprocess.CompletedProcess) -> str:
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

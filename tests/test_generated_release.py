@@ -7,7 +7,7 @@ import pytest
 
 from mlplab.course.generate import generate, nbgrader, scratch_course
 
-from .conftest import RELEASE, ROOT, SOLUTIONS, SOURCE, source_notebooks
+from .helpers.paths import RELEASE, ROOT, SOLUTIONS, SOURCE, source_notebooks
 
 
 def _tree(folder):

@@ -19,7 +19,7 @@ from mlplab.validity.catalogue import FINGERPRINT_RE, catalogue_path, fingerprin
 from mlplab.validity.mutants import apply_to_source, load_all, solution_sources
 from mlplab.validity.validate import DEFAULT_SEEDS, validate
 
-from .conftest import ROOT, source_notebooks
+from .helpers.paths import ROOT, source_notebooks
 
 TEST_SEEDS = 2  # the CLI default and the committed catalogue use DEFAULT_SEEDS (50)
 

@@ -13,7 +13,8 @@ from mlplab.course import i18n, i18n_code
 from mlplab.course.generate import scratch_course
 from mlplab.coursedir import source_dir
 
-from .conftest import ROOT, SOURCE, grade_json, source_notebooks
+from .helpers.cli import grade_json
+from .helpers.paths import ROOT, SOURCE, source_notebooks
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # pieces the translation keeps in English on purpose: keys the code looks up, lint pragmas, a plain axis name

@@ -88,7 +88,7 @@ def test_labutils_loads_earlier_notebooks_by_the_graders_rule():
     """What a later notebook imports from an earlier one (labutils.nbimport) is what the graders load."""
     import importlib.util
 
-    from .conftest import ROOT, source_notebooks
+    from .helpers.paths import ROOT, source_notebooks
 
     spec = importlib.util.spec_from_file_location("nbimport_under_test", ROOT / "source/mlp/labutils/nbimport.py")
     nbimport = importlib.util.module_from_spec(spec)

@@ -11,7 +11,7 @@ import shutil
 import nbformat
 import pytest
 
-from .conftest import SOLUTIONS, data_dir
+from .helpers.paths import SOLUTIONS, data_dir
 
 EXPERIMENT_CELLS = {  # cell id -> a text its output must show
     "01_layers.ipynb": {"gradcheck-evidence": "numerical gradient"},

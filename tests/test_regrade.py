@@ -17,57 +17,18 @@ from sqlalchemy.exc import OperationalError
 
 from mlplab.autograde import autograde, class_table, result_path
 from mlplab.course.generate import nbgrader
-from mlplab.course.gradebook import Writer, course_config, grant_extension, student_summaries
+from mlplab.course.gradebook import Writer, grant_extension, student_summaries
 from mlplab.course.late import late_penalty
 from mlplab.coursedir import manual_tasks, tasks
-from mlplab.validity.mutants import edit_notebook
 
-from .conftest import RELEASE, ROOT
-from .submissions import build
-from .test_course_dir import one_sentence, run_in
+from .helpers.cli import one_sentence, run_in
+from .helpers.manual import ANSWER, grade_state, hand_grade, submit
+from .helpers.paths import ROOT
 
 DUE = datetime(2026, 1, 10, 12, 0, 0)  # naive UTC, as nbgrader stores it
 RELU_FORWARD_WRONG = {"relu_forward_solution": "def relu_forward(x):\n    return x, x\n"}
 RELU_BACKWARD_WRONG = {"relu_backward_solution": "def relu_backward(d, c):\n    return d\n"}
 SOFTMAX_WRONG = {"softmax_loss_solution": "def softmax_loss(x, y):\n    return 0\n"}
-ANSWER = "Deeper nets are more sensitive to the weight scale: activations shrink or grow layer by layer."
-
-
-def submit(course: Path, student: str, when: datetime, answer: str | None = ANSWER, replace: dict | None = None):
-    """01_layers (reference, with ``replace``) and 03_fc_net (code left as released, the written answer
-    filled in), submitted at ``when``."""
-    folder = course / "submitted" / student / "mlp"
-    shutil.rmtree(folder, ignore_errors=True)
-    build(folder, stems=("01_layers",), replace=replace)
-    shutil.copyfile(RELEASE / "03_fc_net.ipynb", folder / "03_fc_net.ipynb")
-    if answer is not None:
-        edit_notebook(folder / "03_fc_net.ipynb", {"inline_question_1": answer})
-    (folder / "timestamp.txt").write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
-    return folder
-
-
-def grade_state(db: str, student: str, cell: str = "inline_question_1") -> dict:
-    with Gradebook(db, "mlp-lab") as gb:
-        grade = gb.find_grade(cell, "03_fc_net", "mlp", student)
-        comment = gb.find_comment(cell, "03_fc_net", "mlp", student)
-        return {
-            "manual_score": grade.manual_score,
-            "needs_manual_grade": grade.needs_manual_grade,
-            "extra_credit": grade.extra_credit,
-            "comment": comment.manual_comment,
-        }
-
-
-def hand_grade(course: Path, db: str, student: str, score: float, extra: float | None = None) -> None:
-    """What the formgrader does when a grader scores a written answer (its GradeHandler.put), in a process
-    that loaded the course's nbgrader_config.py (as the formgrader does)."""
-    course_config(course)
-    with Gradebook(db, "mlp-lab") as gb:
-        grade = gb.find_grade("inline_question_1", "03_fc_net", "mlp", student)
-        grade.manual_score = score
-        grade.extra_credit = extra
-        grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
-        gb.db.commit()
 
 
 def db_digest(course: Path) -> str:
@@ -82,7 +43,7 @@ def run(course: Path, db: str, **kwargs) -> dict:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, monkeypatch_module):
-    from .test_autograde import make_course
+    from .helpers.course import make_course
 
     course, db = make_course(tmp_path_factory.mktemp("regrade") / "course")
     monkeypatch_module.setenv("MLPLAB_COURSE_ROOT", str(course))

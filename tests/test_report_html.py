@@ -50,7 +50,7 @@ def test_similarity_report_escapes_student_names_and_code_and_highlights_matches
     from mlplab.integrity.similarity import analyse
     from mlplab.integrity.synthetic import write_class
 
-    from .conftest import RELEASE, ROOT
+    from .helpers.paths import RELEASE, ROOT
 
     submitted = tmp_path / "submitted"
     hostile = {"01_layers": {"affine_forward_solution": HOSTILE_ANSWER}}

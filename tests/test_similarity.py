@@ -14,8 +14,9 @@ import pytest
 from mlplab.integrity.similarity import Settings, boilerplate_hashes, boilerplate_sources, fingerprint
 from mlplab.integrity.synthetic import rename_variables, reorder_functions, restyle_comments, write_class
 
-from .conftest import RELEASE, ROOT, run_mlplab
-from .similarity_class import STEM, build_class, independent_answers
+from .helpers.cli import run_mlplab
+from .helpers.paths import RELEASE, ROOT
+from .helpers.similarity_class import STEM, build_class, independent_answers
 
 HOSTILE = '''
 def affine_forward(x, w, b):

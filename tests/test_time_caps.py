@@ -11,8 +11,9 @@ from mlplab import autograde
 from mlplab.config import Autograde
 from mlplab.sandbox.host.launch import Limits
 
-from .conftest import ROOT, grade_json
-from .submissions import build, scores
+from .helpers.cli import grade_json
+from .helpers.paths import ROOT
+from .helpers.submissions import build, scores
 
 # a correct affine_forward that takes 0.6 s per call
 SLOW_FORWARD = textwrap.dedent(

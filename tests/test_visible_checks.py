@@ -14,7 +14,7 @@ import torch
 
 from mlplab.grading.reference import reference
 
-from .conftest import ROOT
+from .helpers.paths import ROOT
 
 SEEDS = tuple(range(1, 12))
 SEEDED = re.compile(r"(manual_seed|default_rng|np\.random\.seed)\((\d+)\)")
