@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DATA ?= $(abspath ../shared/data)
 export MLPLAB_DATA ?= $(DATA)
 
-.PHONY: setup system-deps test-deps hub-deps demo test bench bench-gpu lint lock generate validate-graders clean
+.PHONY: setup system-deps test-deps hub-deps demo test test-quick bench bench-gpu lint lock generate validate-graders clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (python3.11 not found)"; exit 1; }
@@ -55,6 +55,12 @@ demo: setup
 test: setup test-deps hub-deps
 	export MLPLAB_TEST_PG_URL="$${MLPLAB_TEST_PG_URL:-$$(.ci/postgres.sh)}" && \
 	MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 tests
+
+# The quick loop: the tests that need no root/bwrap, browser, PostgreSQL, real data or long runs (markers
+# registered in pyproject.toml); under 2 minutes on 2 cores. `make test` stays the whole suite.
+QUICK := not needs_root and not needs_browser and not needs_postgres and not needs_data and not slow
+test-quick: setup
+	MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --durations=10 -m "$(QUICK)" tests
 
 bench: setup
 	$(PY) benchmarks/run.py

@@ -21,6 +21,8 @@ from .helpers.cli import grade_json
 from .helpers.paths import ROOT
 from .helpers.submissions import build, reference_cells, scores
 
+pytestmark = [pytest.mark.needs_root]
+
 ZEROS_FORWARD = textwrap.dedent(
     """
     def affine_forward(x, w, b):

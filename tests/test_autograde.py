@@ -17,6 +17,8 @@ from .helpers.course import make_course, submit
 from .helpers.slots import AUTOGRADE_SLOTS, slot, slot_uids
 from .helpers.submissions import build
 
+pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
+
 STEMS = ("01_layers", "02_normalization")
 LAYER_POINTS = 11.0  # affine_forward 2, affine_backward 3, relu_forward 1, relu_backward 2, softmax_loss 3
 

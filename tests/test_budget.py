@@ -27,6 +27,8 @@ from .helpers.paths import ROOT
 from .helpers.slots import slot
 from .helpers.submissions import build, scores
 
+pytestmark = [pytest.mark.needs_root]
+
 FULL_01 = {
     "affine_forward": 2.0, "affine_backward": 3.0, "relu_forward": 1.0, "relu_backward": 2.0, "softmax_loss": 3.0,
 }

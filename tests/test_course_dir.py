@@ -73,6 +73,8 @@ def quick_course(tmp_path_factory):
     return {"course": course, "made": made, "before": before, "progress": progress, "graded": graded}
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_quickstart_makes_a_complete_course_directory(quick_course):
     wanted = {"nbgrader_config.py", "source", "grader_tests", "i18n", "release", "solutions", "autograded", "README.md"}
     assert wanted <= quick_course["made"]
@@ -81,6 +83,8 @@ def test_quickstart_makes_a_complete_course_directory(quick_course):
     assert (quick_course["course"] / "grader_tests" / "conftest.py").is_file()
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_quickstart_course_run_from_its_own_directory_keeps_every_artefact_inside_it(quick_course):
     course = quick_course["course"]
     assert (course / "release" / "mlp" / "01_layers.ipynb").is_file()
@@ -96,10 +100,14 @@ def test_quickstart_course_run_from_its_own_directory_keeps_every_artefact_insid
     assert checkout_state() == quick_course["before"], "a course run outside the checkout changed the checkout"
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_generate_shows_a_line_per_step(quick_course):
     assert "[1/2]" in quick_course["progress"] and "[2/2] done in" in quick_course["progress"]
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_autograde_summary_counts_manual_points_and_marks_them_pending(quick_course):
     out = quick_course["graded"].stdout
     row = next(line for line in out.splitlines() if line.startswith("ada"))
@@ -109,6 +117,7 @@ def test_autograde_summary_counts_manual_points_and_marks_them_pending(quick_cou
     assert "1 graded now" in out
 
 
+@pytest.mark.needs_root
 def test_course_option_and_environment_override_the_working_directory(tmp_path, monkeypatch):
     other = tmp_path / "other"
     other.mkdir()
@@ -134,6 +143,7 @@ def test_a_directory_outside_any_course_gets_one_sentence(tmp_path, args):
     assert "not inside a course" in line and "quickstart" in line
 
 
+@pytest.mark.needs_root
 def test_grade_outside_any_course_uses_the_course_kit_and_writes_nothing_here(tmp_path):
     # grading writes nothing to a course, so `mlplab grade` (the contract's command) still grades a notebook
     # from an unrelated directory, with the kit the toolkit came from, and says so on stderr
@@ -176,6 +186,7 @@ def test_quickstart_refuses_to_overwrite_a_course(tmp_path):
         quickstart(tmp_path / "c")
 
 
+@pytest.mark.slow
 def test_mlplab_runs_nbgrader_on_a_fresh_gradebook_without_the_venv_on_path(tmp_path, monkeypatch):
     from mlplab.course.generate import nbgrader
 

@@ -7,6 +7,8 @@ from mlplab.coursedir import tasks
 from .helpers.cli import grade_json
 from .helpers.paths import RELEASE, SOURCE, source_notebooks
 
+pytestmark = [pytest.mark.needs_root]
+
 
 def test_reference_source_gets_full_marks_in_every_task():
     result = grade_json(SOURCE)

@@ -12,6 +12,8 @@ from mlplab.demo import class_roster, run_demo
 
 from .helpers.slots import AUTOGRADE_SLOTS, slot
 
+pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
+
 
 @pytest.fixture(scope="session")  # once per xdist worker, even if other modules run in between
 def demo(tmp_path_factory):

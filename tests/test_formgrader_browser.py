@@ -33,6 +33,8 @@ from .helpers.browser import CHROMIUM, CHROMIUM_ARGS
 from .helpers.course import make_course, submit
 from .helpers.slots import AUTOGRADE_SLOTS, slot
 
+pytestmark = [pytest.mark.needs_browser, pytest.mark.needs_root, pytest.mark.slow]
+
 STEM = "03_fc_net"
 CELL = "inline_question_1"  # manually graded written answer, 2 points
 ANSWER = (

@@ -11,6 +11,8 @@ import pytest
 from .helpers.cli import grade_json
 from .helpers.submissions import build
 
+pytestmark = [pytest.mark.needs_root]
+
 LAYERS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss")
 NORM = (
     "batchnorm_forward",

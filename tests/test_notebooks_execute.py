@@ -13,6 +13,8 @@ import pytest
 
 from .helpers.paths import SOLUTIONS, data_dir
 
+pytestmark = [pytest.mark.needs_data, pytest.mark.slow]
+
 EXPERIMENT_CELLS = {  # cell id -> a text its output must show
     "01_layers.ipynb": {"gradcheck-evidence": "numerical gradient"},
     "02_normalization.ipynb": {"dropout-scaling-evidence": "no division"},

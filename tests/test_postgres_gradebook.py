@@ -32,6 +32,8 @@ from .helpers.paths import ROOT
 from .helpers.slots import AUTOGRADE_SLOTS, slot
 from .helpers.submissions import build
 
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.needs_root, pytest.mark.slow]
+
 PG_ENV = "MLPLAB_TEST_PG_URL"
 STEMS = ("01_layers", "02_normalization")
 DUE = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)

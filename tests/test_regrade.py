@@ -89,6 +89,8 @@ def regraded(course):
     return seen
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_an_answered_text_cell_is_flagged_for_manual_grading(regraded):
     assert regraded["flagged_at_first"]["needs_manual_grade"] is True
     assert regraded["hand_graded"] == {
@@ -99,6 +101,8 @@ def test_an_answered_text_cell_is_flagged_for_manual_grading(regraded):
     }
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_hand_grading_survives_three_reruns_that_write_nothing(regraded):
     for report, unchanged_db, state in regraded["reruns"]:
         assert report["graded"] == [] and report["changed"] == []
@@ -106,29 +110,39 @@ def test_hand_grading_survives_three_reruns_that_write_nothing(regraded):
         assert state == regraded["hand_graded"]
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_another_students_resubmission_writes_only_that_student(regraded):
     assert regraded["bob_resubmits"]["graded"] == ["bob"] and regraded["bob_resubmits"]["changed"] == ["bob"]
     assert regraded["after_bob"] == regraded["hand_graded"]
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_new_code_with_the_same_answer_keeps_the_manual_grade(regraded):
     assert regraded["ada_code"]["report"]["graded"] == ["ada"]
     assert regraded["ada_code"]["results"]["ada"]["tasks"]["relu_backward"]["score"] == 0.0
     assert regraded["after_ada_code"] == regraded["hand_graded"]
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_a_changed_answer_is_flagged_again_keeping_comment_and_extra_credit(regraded):
     state = regraded["after_ada_answer"]
     assert state["needs_manual_grade"] is True
     assert state["comment"] == "clear argument" and state["extra_credit"] == 0.5
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_a_blank_cell_says_it_is_not_answered_instead_of_an_empty_error(regraded):
     errors = regraded["first"]["results"]["ada"]["errors"]
     assert any("overfit_three_layer_solution: not answered yet" in e for e in errors), errors
     assert not any(e.rstrip().endswith("NotImplementedError:") for e in errors)
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_summary_totals_are_out_of_all_points_with_manual_grading_marked_pending(course, regraded):
     course, db = course
     summaries = student_summaries(course, db)
@@ -147,6 +161,8 @@ def test_notes_are_never_cut_mid_word():
     assert long_note in table and "second note" in table
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_a_failed_gradebook_write_is_not_cached_as_done(course, monkeypatch):
     course, db = course
     submit(course, "cy", DUE - timedelta(days=1))
@@ -219,6 +235,8 @@ def every_order(course):
     }
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_penalty_is_identical_in_every_order_of_autograde_hand_grade_and_extend(every_order):
     totals = {every_order["totals"][s] for s in every_order["students"]}
     assert len(totals) == 1
@@ -230,12 +248,16 @@ def test_penalty_is_identical_in_every_order_of_autograde_hand_grade_and_extend(
         assert float(every_order["csv"][student]["late_submission_penalty"]) == pytest.approx(expected), order
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_export_shows_each_students_effective_due_date(every_order):
     row = every_order["csv"][every_order["students"][0]]
     assert row["duedate"].startswith(str(DUE + timedelta(days=1)))
     assert float(row["score"]) == pytest.approx(float(row["raw_score"]) - float(row["late_submission_penalty"]))
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_extend_command_grants_the_extension_and_updates_the_penalty_at_once(course):
     course, db = course
     submit(course, "dee", DUE + timedelta(hours=36))  # 2 started days late
@@ -255,6 +277,7 @@ def test_extend_command_grants_the_extension_and_updates_the_penalty_at_once(cou
 # -- a half-written gradebook, an unreachable scheduler ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_gradebook_with_the_assignment_but_no_notebooks_is_refused_writing_nothing(tmp_path):
     course = tmp_path / "course"
     course.mkdir()
@@ -273,6 +296,7 @@ def test_a_gradebook_with_the_assignment_but_no_notebooks_is_refused_writing_not
     assert (course / "release" / "mlp" / "01_layers.ipynb").is_file()
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_sentence_and_is_not_contacted_when_nothing_needs_grading(course):
     course, db = course
     dead = "tcp://127.0.0.1:9"  # the discard port: nothing listens

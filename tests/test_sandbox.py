@@ -20,6 +20,8 @@ from .helpers.paths import RELEASE, ROOT
 from .helpers.sandbox import FORK_LOOP, sandbox_uid_processes_gone
 from .helpers.slots import slot
 
+pytestmark = [pytest.mark.needs_root]
+
 SLOT = slot(1)
 
 PROBE = textwrap.dedent(

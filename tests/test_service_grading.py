@@ -20,6 +20,8 @@ from mlplab.service.watcher import inbound_dir, scan
 from .helpers.course import make_course
 from .helpers.submissions import build
 
+pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
+
 
 def _tree_state(folder: Path) -> dict[str, tuple[str, int]]:
     """Content hash and mtime of every file, the target of every link (to show a folder was never modified)."""

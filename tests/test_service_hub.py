@@ -36,6 +36,8 @@ from mlplab.service.queue import AttemptQueue
 from .helpers.browser import CHROMIUM, CHROMIUM_ARGS
 from .helpers.submissions import build
 
+pytestmark = [pytest.mark.needs_browser, pytest.mark.needs_root, pytest.mark.slow]
+
 PREFIX = "e2e-"
 ATTEMPTS = 2  # per 24 h, so the third attempt is refused
 SCRIPT = "<script>document.title='pwned'</script>"
