@@ -1,5 +1,5 @@
 # MLP Lab — fresh machine: `make demo` (the main job) and `make test` (the whole suite).
-# Both create .venv and install the pinned dependencies when missing.
+# Both create .venv and install the locked dependencies (requirements.lock, every hash checked) when missing.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -8,13 +8,13 @@ STAMP := $(VENV)/.installed
 DATA ?= $(abspath ../shared/data)
 export MLPLAB_DATA ?= $(DATA)
 
-.PHONY: setup system-deps test-deps hub-deps demo test bench bench-gpu lint generate validate-graders clean
+.PHONY: setup system-deps test-deps hub-deps demo test test-quick bench bench-gpu lint lock generate validate-graders clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (python3.11 not found)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
@@ -56,6 +56,12 @@ test: setup test-deps hub-deps
 	export MLPLAB_TEST_PG_URL="$${MLPLAB_TEST_PG_URL:-$$(.ci/postgres.sh)}" && \
 	MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 tests
 
+# The quick loop: the tests that need no root/bwrap, browser, PostgreSQL, real data or long runs (markers
+# registered in pyproject.toml); under 2 minutes on 2 cores. `make test` stays the whole suite.
+QUICK := not needs_root and not needs_browser and not needs_postgres and not needs_data and not slow
+test-quick: setup
+	MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --durations=10 -m "$(QUICK)" tests
+
 bench: setup
 	$(PY) benchmarks/run.py
 
@@ -64,6 +70,11 @@ bench-gpu: setup
 
 lint: setup
 	$(PY) -m ruff check .
+
+# Regenerate requirements.lock after editing pyproject.toml's dependencies (uv, hashed; see .ci/lock.py).
+# UPGRADE=1 moves every pin to the newest release the ranges allow; otherwise the locked versions are kept.
+lock: setup
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) .ci/lock.py $(if $(UPGRADE),--upgrade)
 
 generate: setup
 	$(PY) -m mlplab generate

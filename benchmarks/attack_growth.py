@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mlplab.sandbox.host.launch import sandbox_uid  # noqa: E402
-from tests.attacks import fill_files, hold_memory  # noqa: E402
-from tests.hostgrowth import GrowthMeter  # noqa: E402
-from tests.submissions import build  # noqa: E402
+from tests.helpers.attacks import fill_files, hold_memory  # noqa: E402
+from tests.helpers.hostgrowth import GrowthMeter  # noqa: E402
+from tests.helpers.submissions import build  # noqa: E402
 
 ATTACKS = {
     # 60 MB files (just under the 64 MB file-size limit) into the working directory, then into /tmp

@@ -148,7 +148,7 @@ def bench_graders(runs: int = 5) -> dict:
 
 def _make_class(course: Path, size: int) -> None:
     from mlplab.course.generate import nbgrader
-    from tests.submissions import build
+    from tests.helpers.submissions import build
 
     course.mkdir(parents=True)
     shutil.copy2(ROOT / "nbgrader_config.py", course)
@@ -341,7 +341,7 @@ def _service_round(service, inbound: Path, students: list[str], stems: tuple[str
 def bench_service(burst: int = 200, workers: int = 2, with_05: bool = False) -> dict:
     from mlplab.service.grader import GradingService
     from mlplab.service.policy import Policy
-    from tests.submissions import build
+    from tests.helpers.submissions import build
 
     work = Path(tempfile.mkdtemp(prefix="mlplab-bench-service-"))
     course = work / "course"

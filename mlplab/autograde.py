@@ -166,6 +166,9 @@ def run_dask(jobs: list[Job], workers: int, root: Path, scheduler: str | None = 
     unreachable scheduler raises :class:`SchedulerUnreachable` within ``timeout_s`` seconds
     (``c.Autograde.scheduler_timeout_s``).
     """
+    from mlplab.extras import require
+
+    require("the dask backend", "dask", "distributed")
     if not jobs:
         return iter(())
     from distributed import Client, LocalCluster
@@ -268,6 +271,10 @@ def autograde(
 
     from mlplab.course.gradebook import Writer
 
+    if backend == "dask":
+        from mlplab.extras import require
+
+        require("mlplab autograde --backend dask", "dask", "distributed")
     root = (root or course_root()).resolve()
     settings = settings or load_settings(root)
     env = tuple(sorted({**settings.environ(), **(job_env or {})}.items()))

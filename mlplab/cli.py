@@ -578,9 +578,11 @@ def _course_of_the_graded_path(args: argparse.Namespace) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Resolve the course (``--course`` first), check it has what the command needs, run the command.
 
-    A missing or incomplete course is one sentence on stderr and exit status 2, never a traceback.
+    A missing or incomplete course, or a missing optional dependency, is one sentence on stderr and exit status 2,
+    never a traceback.
     """
     from mlplab.coursedir import COURSE_ENV, CourseError, course_root, require_graders
+    from mlplab.extras import MissingExtra
 
     if args.course:
         os.environ[COURSE_ENV] = str(Path(args.course).expanduser().resolve())  # graders' subprocesses inherit it
@@ -594,6 +596,9 @@ def run_command(args: argparse.Namespace) -> int:
         return int(args.func(args) or 0)
     except CourseError as exc:
         print(f"mlplab {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except MissingExtra as exc:  # an optional dependency (pyproject's extras) is not installed: names the command
+        print(exc, file=sys.stderr)
         return 2
 
 

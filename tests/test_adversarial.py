@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, grade_json
-from .submissions import build, reference_cells, scores
+from .helpers.cli import grade_json
+from .helpers.paths import ROOT
+from .helpers.submissions import build, reference_cells, scores
+
+pytestmark = [pytest.mark.needs_root]
 
 ZEROS_FORWARD = textwrap.dedent(
     """

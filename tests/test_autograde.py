@@ -4,7 +4,6 @@ feedback without hidden tests, the dask backend, and stock `nbgrader autograde` 
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,29 +13,14 @@ from nbgrader.api import Gradebook
 from mlplab.autograde import autograde, result_path
 from mlplab.course.generate import nbgrader
 
-from .conftest import AUTOGRADE_SLOTS, ROOT, slot, slot_uids
-from .submissions import build
+from .helpers.course import make_course, submit
+from .helpers.slots import AUTOGRADE_SLOTS, slot, slot_uids
+from .helpers.submissions import build
+
+pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
 
 STEMS = ("01_layers", "02_normalization")
 LAYER_POINTS = 11.0  # affine_forward 2, affine_backward 3, relu_forward 1, relu_backward 2, softmax_loss 3
-
-
-def make_course(folder: Path) -> tuple[Path, str]:
-    """A scratch course with the committed release registered in its own SQLite gradebook."""
-    folder.mkdir(parents=True)
-    shutil.copy2(ROOT / "nbgrader_config.py", folder)
-    for part in ("source", "grader_tests", "release"):
-        shutil.copytree(ROOT / part, folder / part, ignore=shutil.ignore_patterns("__pycache__"))
-    db_url = f"sqlite:///{folder / 'gradebook.db'}"
-    nbgrader(folder, "generate_assignment", "mlp", "--force", db_url=db_url)
-    return folder, db_url
-
-
-def submit(course: Path, student: str, when: datetime | None = None, **kwargs) -> Path:
-    folder = build(course / "submitted" / student / "mlp", stems=kwargs.pop("stems", STEMS), **kwargs)
-    when = when or datetime.now(UTC) - timedelta(days=1)
-    (folder / "timestamp.txt").write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
-    return folder
 
 
 def grades(db_url: str) -> dict[tuple[str, str], float | None]:

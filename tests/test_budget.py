@@ -20,10 +20,14 @@ import pytest
 from mlplab.sandbox.host import budget
 from mlplab.sandbox.host.launch import Limits, sandbox_uid
 
-from .attacks import fill_files, hold_memory
-from .conftest import ROOT, grade_json, slot
-from .hostgrowth import GrowthMeter
-from .submissions import build, scores
+from .helpers.attacks import fill_files, hold_memory
+from .helpers.cli import grade_json
+from .helpers.hostgrowth import GrowthMeter
+from .helpers.paths import ROOT
+from .helpers.slots import slot
+from .helpers.submissions import build, scores
+
+pytestmark = [pytest.mark.needs_root]
 
 FULL_01 = {
     "affine_forward": 2.0, "affine_backward": 3.0, "relu_forward": 1.0, "relu_backward": 2.0, "softmax_loss": 3.0,

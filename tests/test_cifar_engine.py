@@ -257,6 +257,7 @@ def test_sync_counter_catches_a_per_batch_sync(ns, how):
 
 
 # --------------------------------------------------------------------------- the fast paths, on the cpu
+@pytest.mark.slow
 def test_fast_path_trains_on_cpu_with_bf16_channels_last_fused_sgd(ns, monkeypatch):
     seed = 41
     made = []
@@ -296,6 +297,7 @@ def test_fast_path_trains_on_cpu_with_bf16_channels_last_fused_sgd(ns, monkeypat
     assert mlp["test_acc"] > 0.3, f"chance is 0.1; got {mlp['test_acc']}"
 
 
+@pytest.mark.slow
 def test_compiled_model_matches_eager(ns):
     """torch.compile (inductor, C++ on the cpu) of the reference MLP: same scores, loss, gradients and step
     in float32, and close bf16 scores under autocast in evaluation mode.

@@ -13,7 +13,7 @@ import pytest
 from mlplab import coursedir
 from mlplab.coursedir import content_hash
 
-from .conftest import ROOT
+from .helpers.paths import ROOT
 
 
 @pytest.fixture

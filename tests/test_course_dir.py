@@ -17,18 +17,11 @@ from nbgrader.api import Gradebook
 
 from mlplab.coursedir import CourseError, course_root, find_course, manual_tasks, tasks
 
-from .conftest import ROOT
-from .submissions import build
+from .helpers.cli import one_sentence, run_in
+from .helpers.paths import ROOT
+from .helpers.submissions import build
 
 BIN = Path(sys.executable).parent
-
-
-def run_in(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """`mlplab ARGS` run from ``cwd``, as an instructor would type it (no MLPLAB_COURSE_ROOT)."""
-    env = {k: v for k, v in os.environ.items() if k != "MLPLAB_COURSE_ROOT"}
-    return subprocess.run(
-        [sys.executable, "-m", "mlplab", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
 
 
 def nbgrader_in(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -50,13 +43,6 @@ def checkout_state() -> dict[str, str]:
     for name in ("gradebook.db", "grades.csv"):
         state[name] = "present" if (ROOT / name).exists() else "absent"
     return state
-
-
-def one_sentence(proc: subprocess.CompletedProcess) -> str:
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +73,8 @@ def quick_course(tmp_path_factory):
     return {"course": course, "made": made, "before": before, "progress": progress, "graded": graded}
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_quickstart_makes_a_complete_course_directory(quick_course):
     wanted = {"nbgrader_config.py", "source", "grader_tests", "i18n", "release", "solutions", "autograded", "README.md"}
     assert wanted <= quick_course["made"]
@@ -95,6 +83,8 @@ def test_quickstart_makes_a_complete_course_directory(quick_course):
     assert (quick_course["course"] / "grader_tests" / "conftest.py").is_file()
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_quickstart_course_run_from_its_own_directory_keeps_every_artefact_inside_it(quick_course):
     course = quick_course["course"]
     assert (course / "release" / "mlp" / "01_layers.ipynb").is_file()
@@ -110,10 +100,14 @@ def test_quickstart_course_run_from_its_own_directory_keeps_every_artefact_insid
     assert checkout_state() == quick_course["before"], "a course run outside the checkout changed the checkout"
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_generate_shows_a_line_per_step(quick_course):
     assert "[1/2]" in quick_course["progress"] and "[2/2] done in" in quick_course["progress"]
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_autograde_summary_counts_manual_points_and_marks_them_pending(quick_course):
     out = quick_course["graded"].stdout
     row = next(line for line in out.splitlines() if line.startswith("ada"))
@@ -123,6 +117,7 @@ def test_autograde_summary_counts_manual_points_and_marks_them_pending(quick_cou
     assert "1 graded now" in out
 
 
+@pytest.mark.needs_root
 def test_a_changed_toolkit_regrades_a_quickstart_course_instead_of_reusing_cached_grades(quick_course, tmp_path,
                                                                                        monkeypatch):
     """The toolkit is installed, not in the course: the cache key must still cover it (it once hashed
@@ -144,6 +139,7 @@ def test_a_changed_toolkit_regrades_a_quickstart_course_instead_of_reusing_cache
     assert results["ada"]["score"] == pytest.approx(before["ada"]["score"])  # regraded: the same submission
 
 
+@pytest.mark.needs_root
 def test_course_option_and_environment_override_the_working_directory(tmp_path, monkeypatch):
     other = tmp_path / "other"
     other.mkdir()
@@ -169,6 +165,7 @@ def test_a_directory_outside_any_course_gets_one_sentence(tmp_path, args):
     assert "not inside a course" in line and "quickstart" in line
 
 
+@pytest.mark.needs_root
 def test_grade_outside_any_course_uses_the_course_kit_and_writes_nothing_here(tmp_path):
     # grading writes nothing to a course, so `mlplab grade` (the contract's command) still grades a notebook
     # from an unrelated directory, with the kit the toolkit came from, and says so on stderr
@@ -211,6 +208,7 @@ def test_quickstart_refuses_to_overwrite_a_course(tmp_path):
         quickstart(tmp_path / "c")
 
 
+@pytest.mark.slow
 def test_mlplab_runs_nbgrader_on_a_fresh_gradebook_without_the_venv_on_path(tmp_path, monkeypatch):
     from mlplab.course.generate import nbgrader
 

@@ -4,7 +4,10 @@ import pytest
 
 from mlplab.coursedir import tasks
 
-from .conftest import RELEASE, SOURCE, grade_json, source_notebooks
+from .helpers.cli import grade_json
+from .helpers.paths import RELEASE, SOURCE, source_notebooks
+
+pytestmark = [pytest.mark.needs_root]
 
 
 def test_reference_source_gets_full_marks_in_every_task():
@@ -36,7 +39,7 @@ def test_single_notebook_grades_only_its_own_tasks(notebook):
 
 
 def test_grade_of_a_missing_path_fails_with_a_clear_message(tmp_path):
-    from .conftest import run_mlplab
+    from .helpers.cli import run_mlplab
 
     proc = run_mlplab("grade", str(tmp_path / "nope.ipynb"), "--json")
     assert proc.returncode != 0

@@ -10,7 +10,9 @@ import pytest
 from mlplab.coursedir import tasks
 from mlplab.demo import class_roster, run_demo
 
-from .conftest import AUTOGRADE_SLOTS, slot
+from .helpers.slots import AUTOGRADE_SLOTS, slot
+
+pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
 
 
 @pytest.fixture(scope="session")  # once per xdist worker, even if other modules run in between
@@ -106,7 +108,7 @@ def test_demo_grades_export_to_canvas_and_moodle_and_the_similarity_report_reads
     import json
     from pathlib import Path
 
-    from .conftest import run_mlplab
+    from .helpers.cli import run_mlplab
 
     env = {"MLPLAB_COURSE_ROOT": demo["course"]}
     for fmt in ("canvas", "moodle"):

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from .conftest import SOURCE
+from .helpers.paths import SOURCE
 
 sys.path.insert(0, str(SOURCE))
 

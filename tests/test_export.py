@@ -22,7 +22,10 @@ from sqlalchemy.exc import SAWarning
 
 from mlplab.demo import class_roster
 
-from .conftest import ROOT, run_mlplab
+from .helpers.cli import run_mlplab
+
+# (notebook, grade cell, max points)
+from .helpers.paths import ROOT
 
 # (notebook, grade cell, max points)
 CELLS = [("01_layers", "affine_forward", 6.0), ("01_layers", "softmax_loss", 4.0), ("02_normalization", "dropout", 5.0)]

@@ -29,18 +29,12 @@ from nbgrader.api import Gradebook
 
 from mlplab.autograde import autograde
 
-from .conftest import AUTOGRADE_SLOTS, slot
-from .test_autograde import make_course, submit
+from .helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from .helpers.course import make_course, submit
+from .helpers.slots import AUTOGRADE_SLOTS, slot
 
-CHROMIUM = os.environ.get("MLPLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+pytestmark = [pytest.mark.needs_browser, pytest.mark.needs_root, pytest.mark.slow]
+
 STEM = "03_fc_net"
 CELL = "inline_question_1"  # manually graded written answer, 2 points
 ANSWER = (

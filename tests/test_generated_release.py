@@ -7,7 +7,7 @@ import pytest
 
 from mlplab.course.generate import generate, nbgrader, scratch_course
 
-from .conftest import RELEASE, ROOT, SOLUTIONS, SOURCE, source_notebooks
+from .helpers.paths import RELEASE, ROOT, SOLUTIONS, SOURCE, source_notebooks
 
 
 def _tree(folder):
@@ -31,6 +31,7 @@ def regenerated(tmp_path_factory):
     return course
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder", ["release", "solutions"])
 def test_committed_folder_is_exactly_what_nbgrader_generates(regenerated, folder):
     committed = _tree(ROOT / folder / "mlp")
@@ -76,6 +77,7 @@ def test_solutions_hold_no_hidden_tests():
         assert "HIDDEN TESTS" not in text and "grade_task" not in text, notebook.name
 
 
+@pytest.mark.slow
 def test_nbgrader_validate_passes_on_source_and_inverted_on_release(tmp_path):
     course = scratch_course(tmp_path / "course")
     for nb in source_notebooks():

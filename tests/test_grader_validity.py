@@ -19,7 +19,7 @@ from mlplab.validity.catalogue import FINGERPRINT_RE, catalogue_path, render, sp
 from mlplab.validity.mutants import apply_to_source, load_all, solution_sources
 from mlplab.validity.validate import DEFAULT_SEEDS, validate
 
-from .conftest import ROOT, source_notebooks
+from .helpers.paths import ROOT, source_notebooks
 
 TEST_SEEDS = 2  # the CLI default and the committed catalogue use DEFAULT_SEEDS (50)
 
@@ -54,16 +54,19 @@ def test_catalogue_is_big_enough():
     assert all(m.doc for m in mutants + variants), "every bug and variant needs a docstring"
 
 
+@pytest.mark.slow
 def test_every_bug_loses_points_in_its_own_task(summary):
     survivors = [m["name"] for m in summary["mutants"] if not m.get("killed")]
     assert not survivors, survivors
 
 
+@pytest.mark.slow
 def test_no_bug_costs_points_in_another_task(summary):
     leaks = {m["name"]: sorted(m["collateral"]) for m in summary["mutants"] if m.get("collateral")}
     assert not leaks, leaks
 
 
+@pytest.mark.slow
 def test_every_bug_message_names_its_task(summary):
     unnamed = [m["name"] for m in summary["mutants"] if m.get("killed") and not m.get("messages_name_task")]
     assert not unnamed, unnamed
@@ -72,17 +75,20 @@ def test_every_bug_message_names_its_task(summary):
             assert message.startswith(m["task"] + ": ")
 
 
+@pytest.mark.slow
 def test_every_variant_gets_full_marks(summary):
     losers = {v["name"]: v.get("lost") or v.get("error") for v in summary["variants"] if not v.get("full_marks")}
     assert not losers, losers
 
 
+@pytest.mark.slow
 def test_reference_gets_full_marks_on_every_seed(summary):
     assert summary["seeds"]["count"] == TEST_SEEDS
     assert summary["seeds"]["passed"] == TEST_SEEDS, summary["seeds"]["failures"]
     assert summary["ok"], summary["problems"]
 
 
+@pytest.mark.slow
 def test_committed_catalogue_is_fresh(summary):
     path = catalogue_path(ROOT)
     assert path.is_file(), "docs/grader-catalogue.md is missing: run `mlplab validate-graders`"
@@ -116,6 +122,7 @@ def test_requirement_sentences_are_found_in_the_docstrings():
     assert any(cell == "dropout_forward_solution" and "np.random.rand(*x.shape) < p" in t for cell, t in texts)
 
 
+@pytest.mark.slow
 def test_new_findings_each_have_a_bug_that_loses_points_in_its_own_task_only(summary):
     """Round 2 of grader validity: each finding of issue 12 is demonstrated by a catalogued bug."""
     wanted = {
@@ -133,6 +140,7 @@ def test_new_findings_each_have_a_bug_that_loses_points_in_its_own_task_only(sum
         assert m["killed"] and not m["collateral"], name
 
 
+@pytest.mark.slow
 def test_a_check_accuracy_bug_costs_only_the_check_accuracy_checks(summary):
     """Solver.train calls check_accuracy: the training checks take the reference one (marker
     ``reference_parts``), so a crashing check_accuracy fails its own 3 checks, not all 15 solver checks."""

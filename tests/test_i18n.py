@@ -13,7 +13,8 @@ from mlplab.course import i18n, i18n_code
 from mlplab.course.generate import scratch_course
 from mlplab.coursedir import source_dir
 
-from .conftest import ROOT, SOURCE, grade_json, source_notebooks
+from .helpers.cli import grade_json
+from .helpers.paths import ROOT, SOURCE, source_notebooks
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # pieces the translation keeps in English on purpose: keys the code looks up, lint pragmas, a plain axis name
@@ -47,6 +48,7 @@ def _course_copy(tmp_path):
     return course
 
 
+@pytest.mark.slow
 def test_a_changed_source_cell_makes_its_translation_stale_and_blocks_generation(tmp_path):
     course = _course_copy(tmp_path)
     notebook = source_dir(course) / "02_normalization.ipynb"
@@ -82,6 +84,7 @@ def test_translations_keep_the_nbgrader_answer_markers():
                 assert english.count(marker) == text.count(marker), f"{notebook.stem}/{cell_id}: {marker}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder", ["release", "solutions"])
 def test_zh_code_differs_from_english_only_in_comments_docstrings_and_strings(edition, folder):
     english_dir, chinese_dir = ROOT / folder / "mlp", edition / folder / i18n.edition_name("zh")
@@ -120,6 +123,8 @@ def test_zh_code_differs_from_english_only_in_comments_docstrings_and_strings(ed
     assert table and not (english_dir / "labutils" / "messages.json").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_zh_solutions_get_the_same_scores_as_the_english_ones_and_chinese_messages(edition, tmp_path, capsys):
     chinese = grade_json(edition / "solutions" / "mlp-zh", "--lang", "zh")
     english = grade_json(ROOT / "solutions" / "mlp")
@@ -171,6 +176,7 @@ def test_messages_are_translated_by_template_with_their_values(message, expected
     assert i18n.translate_message(message, i18n.message_table("zh", ROOT)) == expected
 
 
+@pytest.mark.slow
 def test_a_failed_visible_check_shows_its_message_in_chinese(edition, tmp_path):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError

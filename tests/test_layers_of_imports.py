@@ -10,7 +10,7 @@ from pathlib import Path
 
 import mlplab
 
-from .conftest import ROOT
+from .helpers.paths import ROOT
 
 PACKAGE = Path(mlplab.__file__).parent
 

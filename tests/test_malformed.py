@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import grade_json
-from .submissions import build
+from .helpers.cli import grade_json
+from .helpers.submissions import build
+
+pytestmark = [pytest.mark.needs_root]
 
 LAYERS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss")
 NORM = (

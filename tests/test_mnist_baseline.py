@@ -3,8 +3,12 @@
 
 import sys
 
+import pytest
+
 from mlplab.coursedir import source_dir
 from mlplab.grading.reference import reference
+
+pytestmark = [pytest.mark.needs_data, pytest.mark.slow]
 
 
 def test_reference_mnist_baseline_reaches_the_reports_test_accuracy(data):

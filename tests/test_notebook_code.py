@@ -7,7 +7,7 @@ import pytest
 
 from mlplab.notebooks import NotebookError, definitions_only, definitions_rule, grading_code, read_cells
 
-from .conftest import ROOT, source_notebooks
+from .helpers.paths import ROOT, source_notebooks
 
 LABUTILS = ROOT / "source" / "mlp" / "labutils"
 

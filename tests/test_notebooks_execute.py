@@ -11,7 +11,9 @@ import shutil
 import nbformat
 import pytest
 
-from .conftest import SOLUTIONS, data_dir
+from .helpers.paths import SOLUTIONS, data_dir
+
+pytestmark = [pytest.mark.needs_data, pytest.mark.slow]
 
 EXPERIMENT_CELLS = {  # cell id -> a text its output must show
     "01_layers.ipynb": {"gradcheck-evidence": "numerical gradient"},

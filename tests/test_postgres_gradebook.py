@@ -28,8 +28,11 @@ from mlplab.course.generate import nbgrader
 from mlplab.course.gradebook import exported_totals
 from mlplab.coursedir import tasks
 
-from .conftest import AUTOGRADE_SLOTS, ROOT, slot
-from .submissions import build
+from .helpers.paths import ROOT
+from .helpers.slots import AUTOGRADE_SLOTS, slot
+from .helpers.submissions import build
+
+pytestmark = [pytest.mark.needs_postgres, pytest.mark.needs_root, pytest.mark.slow]
 
 PG_ENV = "MLPLAB_TEST_PG_URL"
 STEMS = ("01_layers", "02_normalization")
@@ -209,7 +212,7 @@ def test_rerun_into_postgresql_is_idempotent(both):
 
 
 def test_hand_grading_survives_reruns_and_another_resubmission_in_postgresql(both):
-    from .test_regrade import ANSWER, grade_state, hand_grade, submit
+    from .helpers.manual import ANSWER, grade_state, hand_grade, submit
 
     course, url = both["courses"]["pg"], both["urls"]["pg"]
     submit(course, "zed", DUE.replace(tzinfo=None) - timedelta(days=1))  # 01 + a written answer in 03

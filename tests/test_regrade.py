@@ -17,57 +17,18 @@ from sqlalchemy.exc import OperationalError
 
 from mlplab.autograde import autograde, class_table, result_path
 from mlplab.course.generate import nbgrader
-from mlplab.course.gradebook import Writer, course_config, grant_extension, student_summaries
+from mlplab.course.gradebook import Writer, grant_extension, student_summaries
 from mlplab.course.late import late_penalty
 from mlplab.coursedir import manual_tasks, tasks
-from mlplab.validity.mutants import edit_notebook
 
-from .conftest import RELEASE, ROOT
-from .submissions import build
-from .test_course_dir import one_sentence, run_in
+from .helpers.cli import one_sentence, run_in
+from .helpers.manual import ANSWER, grade_state, hand_grade, submit
+from .helpers.paths import ROOT
 
 DUE = datetime(2026, 1, 10, 12, 0, 0)  # naive UTC, as nbgrader stores it
 RELU_FORWARD_WRONG = {"relu_forward_solution": "def relu_forward(x):\n    return x, x\n"}
 RELU_BACKWARD_WRONG = {"relu_backward_solution": "def relu_backward(d, c):\n    return d\n"}
 SOFTMAX_WRONG = {"softmax_loss_solution": "def softmax_loss(x, y):\n    return 0\n"}
-ANSWER = "Deeper nets are more sensitive to the weight scale: activations shrink or grow layer by layer."
-
-
-def submit(course: Path, student: str, when: datetime, answer: str | None = ANSWER, replace: dict | None = None):
-    """01_layers (reference, with ``replace``) and 03_fc_net (code left as released, the written answer
-    filled in), submitted at ``when``."""
-    folder = course / "submitted" / student / "mlp"
-    shutil.rmtree(folder, ignore_errors=True)
-    build(folder, stems=("01_layers",), replace=replace)
-    shutil.copyfile(RELEASE / "03_fc_net.ipynb", folder / "03_fc_net.ipynb")
-    if answer is not None:
-        edit_notebook(folder / "03_fc_net.ipynb", {"inline_question_1": answer})
-    (folder / "timestamp.txt").write_text(when.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
-    return folder
-
-
-def grade_state(db: str, student: str, cell: str = "inline_question_1") -> dict:
-    with Gradebook(db, "mlp-lab") as gb:
-        grade = gb.find_grade(cell, "03_fc_net", "mlp", student)
-        comment = gb.find_comment(cell, "03_fc_net", "mlp", student)
-        return {
-            "manual_score": grade.manual_score,
-            "needs_manual_grade": grade.needs_manual_grade,
-            "extra_credit": grade.extra_credit,
-            "comment": comment.manual_comment,
-        }
-
-
-def hand_grade(course: Path, db: str, student: str, score: float, extra: float | None = None) -> None:
-    """What the formgrader does when a grader scores a written answer (its GradeHandler.put), in a process
-    that loaded the course's nbgrader_config.py (as the formgrader does)."""
-    course_config(course)
-    with Gradebook(db, "mlp-lab") as gb:
-        grade = gb.find_grade("inline_question_1", "03_fc_net", "mlp", student)
-        grade.manual_score = score
-        grade.extra_credit = extra
-        grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
-        gb.db.commit()
 
 
 def db_digest(course: Path) -> str:
@@ -82,7 +43,7 @@ def run(course: Path, db: str, **kwargs) -> dict:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, monkeypatch_module):
-    from .test_autograde import make_course
+    from .helpers.course import make_course
 
     course, db = make_course(tmp_path_factory.mktemp("regrade") / "course")
     monkeypatch_module.setenv("MLPLAB_COURSE_ROOT", str(course))
@@ -128,6 +89,8 @@ def regraded(course):
     return seen
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_an_answered_text_cell_is_flagged_for_manual_grading(regraded):
     assert regraded["flagged_at_first"]["needs_manual_grade"] is True
     assert regraded["hand_graded"] == {
@@ -138,6 +101,8 @@ def test_an_answered_text_cell_is_flagged_for_manual_grading(regraded):
     }
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_hand_grading_survives_three_reruns_that_write_nothing(regraded):
     for report, unchanged_db, state in regraded["reruns"]:
         assert report["graded"] == [] and report["changed"] == []
@@ -145,29 +110,39 @@ def test_hand_grading_survives_three_reruns_that_write_nothing(regraded):
         assert state == regraded["hand_graded"]
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_another_students_resubmission_writes_only_that_student(regraded):
     assert regraded["bob_resubmits"]["graded"] == ["bob"] and regraded["bob_resubmits"]["changed"] == ["bob"]
     assert regraded["after_bob"] == regraded["hand_graded"]
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_new_code_with_the_same_answer_keeps_the_manual_grade(regraded):
     assert regraded["ada_code"]["report"]["graded"] == ["ada"]
     assert regraded["ada_code"]["results"]["ada"]["tasks"]["relu_backward"]["score"] == 0.0
     assert regraded["after_ada_code"] == regraded["hand_graded"]
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_a_changed_answer_is_flagged_again_keeping_comment_and_extra_credit(regraded):
     state = regraded["after_ada_answer"]
     assert state["needs_manual_grade"] is True
     assert state["comment"] == "clear argument" and state["extra_credit"] == 0.5
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_a_blank_cell_says_it_is_not_answered_instead_of_an_empty_error(regraded):
     errors = regraded["first"]["results"]["ada"]["errors"]
     assert any("overfit_three_layer_solution: not answered yet" in e for e in errors), errors
     assert not any(e.rstrip().endswith("NotImplementedError:") for e in errors)
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_summary_totals_are_out_of_all_points_with_manual_grading_marked_pending(course, regraded):
     course, db = course
     summaries = student_summaries(course, db)
@@ -186,6 +161,8 @@ def test_notes_are_never_cut_mid_word():
     assert long_note in table and "second note" in table
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_a_failed_gradebook_write_is_not_cached_as_done(course, monkeypatch):
     course, db = course
     submit(course, "cy", DUE - timedelta(days=1))
@@ -258,6 +235,8 @@ def every_order(course):
     }
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_penalty_is_identical_in_every_order_of_autograde_hand_grade_and_extend(every_order):
     totals = {every_order["totals"][s] for s in every_order["students"]}
     assert len(totals) == 1
@@ -269,12 +248,16 @@ def test_penalty_is_identical_in_every_order_of_autograde_hand_grade_and_extend(
         assert float(every_order["csv"][student]["late_submission_penalty"]) == pytest.approx(expected), order
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_export_shows_each_students_effective_due_date(every_order):
     row = every_order["csv"][every_order["students"][0]]
     assert row["duedate"].startswith(str(DUE + timedelta(days=1)))
     assert float(row["score"]) == pytest.approx(float(row["raw_score"]) - float(row["late_submission_penalty"]))
 
 
+@pytest.mark.slow
+@pytest.mark.needs_root
 def test_extend_command_grants_the_extension_and_updates_the_penalty_at_once(course):
     course, db = course
     submit(course, "dee", DUE + timedelta(hours=36))  # 2 started days late
@@ -294,6 +277,7 @@ def test_extend_command_grants_the_extension_and_updates_the_penalty_at_once(cou
 # -- a half-written gradebook, an unreachable scheduler ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_gradebook_with_the_assignment_but_no_notebooks_is_refused_writing_nothing(tmp_path):
     course = tmp_path / "course"
     course.mkdir()
@@ -312,6 +296,7 @@ def test_a_gradebook_with_the_assignment_but_no_notebooks_is_refused_writing_not
     assert (course / "release" / "mlp" / "01_layers.ipynb").is_file()
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_sentence_and_is_not_contacted_when_nothing_needs_grading(course):
     course, db = course
     dead = "tcp://127.0.0.1:9"  # the discard port: nothing listens

@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,11 @@ from mlplab.sandbox.host.launch import Limits, SandboxConfig, SandboxUnavailable
 from mlplab.sandbox.host.remote_student import RemoteStudent
 from mlplab.sandbox.student import StudentCrash, StudentError, StudentTimeout
 
-from .conftest import RELEASE, ROOT, slot
+from .helpers.paths import RELEASE, ROOT
+from .helpers.sandbox import FORK_LOOP, sandbox_uid_processes_gone
+from .helpers.slots import slot
+
+pytestmark = [pytest.mark.needs_root]
 
 SLOT = slot(1)
 
@@ -183,41 +186,12 @@ def test_a_file_just_above_the_default_file_size_limit_fails_with_file_too_large
     student.close()
 
 
-# student code: forks() makes sleeping children until the process limit refuses one; returns how many it made
-FORK_LOOP = textwrap.dedent(
-    """
-    import os, time
-    def forks():
-        n = 0
-        try:
-            for _ in range(10000):
-                if os.fork() == 0:
-                    time.sleep(30)
-                    os._exit(0)
-                n += 1
-        except OSError:
-            pass
-        return n
-    """
-)
-
-
 def test_fork_loop_is_bounded_by_the_default_process_limit():
     student = make_student(FORK_LOOP)
     made = student.call("forks")
     assert 0 < made < Limits().processes
     student.close()
     assert sandbox_uid_processes_gone(sandbox.sandbox_uid(SLOT)), "processes of the sandbox uid survived the worker"
-
-
-def sandbox_uid_processes_gone(uid: int, wait_s: float = 5.0) -> bool:
-    """True once no process of ``uid`` is left (the pid namespace is torn down asynchronously)."""
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if not subprocess.run(["pgrep", "-u", str(uid)], capture_output=True, text=True).stdout.split():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_megabytes_of_stdout_do_not_reach_the_channel():

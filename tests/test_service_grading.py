@@ -18,8 +18,10 @@ from mlplab.service.grader import GradingService
 from mlplab.service.policy import Policy
 from mlplab.service.watcher import inbound_dir, scan
 
-from .submissions import build
-from .test_autograde import make_course
+from .helpers.course import make_course
+from .helpers.submissions import build
+
+pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
 
 
 def _tree_state(folder: Path) -> dict[str, tuple[str, int]]:

@@ -33,8 +33,10 @@ from mlplab.service.grader import as_utc_iso
 from mlplab.service.hub import free_port, proxy_command, start_demo, stop_hub
 from mlplab.service.queue import AttemptQueue
 
-from .submissions import build
-from .test_formgrader_browser import CHROMIUM, CHROMIUM_ARGS
+from .helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from .helpers.submissions import build
+
+pytestmark = [pytest.mark.needs_browser, pytest.mark.needs_root, pytest.mark.slow]
 
 PREFIX = "e2e-"
 ATTEMPTS = 2  # per 24 h, so the third attempt is refused

@@ -14,8 +14,9 @@ import pytest
 from mlplab.integrity.similarity import Settings, boilerplate_hashes, boilerplate_sources, fingerprint
 from mlplab.integrity.synthetic import rename_variables, reorder_functions, restyle_comments, write_class
 
-from .conftest import RELEASE, ROOT, run_mlplab
-from .similarity_class import STEM, build_class, independent_answers
+from .helpers.cli import run_mlplab
+from .helpers.paths import RELEASE, ROOT
+from .helpers.similarity_class import STEM, build_class, independent_answers
 
 HOSTILE = '''
 def affine_forward(x, w, b):
@@ -139,7 +140,7 @@ def test_oversized_answer_is_reported_and_the_batch_goes_on(course):
 def test_report_escapes_student_text_and_highlights_matches(course):
     html = Path(_result(course)["report"]).read_text()
     assert "<script" not in html and "<img" not in html
-    assert "&lt;script&gt;alert(&quot;owned&quot;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt;" in html  # autoescaped (Jinja2)
     assert "<mark>" in html and "copy_one_task" in html
     assert "reason to look, not a verdict" in html
 

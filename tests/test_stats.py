@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from .conftest import SOURCE  # noqa: E402
+from .helpers.paths import SOURCE  # noqa: E402
 
 sys.path.insert(0, str(SOURCE))
 

@@ -11,8 +11,9 @@ from mlplab import autograde
 from mlplab.config import Autograde
 from mlplab.sandbox.host.launch import Limits
 
-from .conftest import ROOT, grade_json
-from .submissions import build, scores
+from .helpers.cli import grade_json
+from .helpers.paths import ROOT
+from .helpers.submissions import build, scores
 
 # a correct affine_forward that takes 0.6 s per call
 SLOW_FORWARD = textwrap.dedent(
@@ -25,6 +26,7 @@ SLOW_FORWARD = textwrap.dedent(
 )
 
 
+@pytest.mark.needs_root
 def test_a_slow_task_is_cut_at_its_task_cap_and_the_other_tasks_keep_full_marks(tmp_path, monkeypatch):
     monkeypatch.setenv("MLPLAB_TASK_TIMEOUT_S", "2")
     result = grade_json(build(tmp_path / "sub", replace={"affine_forward_solution": SLOW_FORWARD}))
@@ -33,6 +35,7 @@ def test_a_slow_task_is_cut_at_its_task_cap_and_the_other_tasks_keep_full_marks(
     assert scores(result)["relu_forward"] == 1.0 and scores(result)["softmax_loss"] == 3.0
 
 
+@pytest.mark.needs_root
 def test_a_slow_submission_is_cut_at_its_submission_cap(tmp_path, monkeypatch):
     monkeypatch.setenv("MLPLAB_SUBMISSION_TIMEOUT_S", "2")
     result = grade_json(build(tmp_path / "sub", replace={"affine_forward_solution": SLOW_FORWARD}))
@@ -41,6 +44,7 @@ def test_a_slow_submission_is_cut_at_its_submission_cap(tmp_path, monkeypatch):
     assert result["score"] < result["max_score"]
 
 
+@pytest.mark.needs_root
 def test_a_job_that_outlives_its_cap_is_stopped_and_reported(tmp_path):
     submission = build(tmp_path / "mlp", replace={"affine_forward_solution": SLOW_FORWARD})
     result = autograde.grade_job(autograde.Job("slow", str(submission), timeout_s=1))

@@ -14,7 +14,7 @@ import torch
 
 from mlplab.grading.reference import reference
 
-from .conftest import ROOT
+from .helpers.paths import ROOT
 
 SEEDS = tuple(range(1, 12))
 SEEDED = re.compile(r"(manual_seed|default_rng|np\.random\.seed)\((\d+)\)")
@@ -66,6 +66,7 @@ def test_every_seeded_visible_check_is_run_on_every_seed_or_says_why_not():
     assert set(TIED_TO_THEIR_SEED) <= checks, "a check listed as tied to its seed no longer exists or is unseeded"
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("stem,grade_id", CHECKS)
 def test_visible_check_passes_for_the_reference_on_every_seed(stem, grade_id, seed, data, monkeypatch):

@@ -18,8 +18,11 @@ from mlplab.sandbox.host.pool import Forkserver, preload_modules
 from mlplab.sandbox.host.remote_student import RemoteStudent
 from mlplab.sandbox.student import StudentTimeout
 
-from .conftest import RELEASE, ROOT, slot
-from .test_sandbox import FORK_LOOP, sandbox_uid_processes_gone
+from .helpers.paths import RELEASE, ROOT
+from .helpers.sandbox import FORK_LOOP, sandbox_uid_processes_gone
+from .helpers.slots import slot
+
+pytestmark = [pytest.mark.needs_root]
 
 PROBE = textwrap.dedent(
     """

@@ -47,6 +47,9 @@ def db_url_of(root: Path, override: str | None = None) -> tuple[str, str]:
     config = course_config(root)
     course = config.CourseDirectory
     db_url = override or course.get("db_url") or f"sqlite:///{root / 'gradebook.db'}"
+    from mlplab.extras import require_db_driver
+
+    require_db_driver(db_url)
     return db_url, course.get("course_id", "mlp-lab")
 
 

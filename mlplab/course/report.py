@@ -1,10 +1,13 @@
-"""Class report: per-task pass rate and score histogram, as PNG and a self-contained HTML page."""
+"""Class report: per-task pass rate and score histogram, as PNG and a self-contained HTML page.
+
+The page is ``templates/class-report.html`` (Jinja2, autoescaped: student names and messages stay text)."""
 
 from __future__ import annotations
 
 import base64
-import html
 from pathlib import Path
+
+from mlplab.templating import render
 
 
 def task_pass_rates(results: dict[str, dict]) -> dict[str, float]:
@@ -58,29 +61,19 @@ def write_report(
     png = plot_report(results, totals, folder / "class-report.png")
     rates = task_pass_rates(results)
     image = base64.b64encode(png.read_bytes()).decode("ascii")
-    rows = "\n".join(
-        f"<tr><td>{html.escape(s)}</td><td>{html.escape(about.get(s, ''))}</td>"
-        f"<td>{r['score']:.2f}</td><td>{totals.get(s, r['score']):.2f}</td><td>{r['max_score']:.0f}</td>"
-        f"<td>{html.escape('; '.join(r.get('errors', []))[:300])}</td></tr>"
+    students = [
+        {
+            "student": s,
+            "profile": about.get(s, ""),
+            "score": f"{r['score']:.2f}",
+            "total": f"{totals.get(s, r['score']):.2f}",
+            "max_score": f"{r['max_score']:.0f}",
+            "notes": "; ".join(r.get("errors", []))[:300],
+        }
         for s, r in results.items()
-    )
-    task_rows = "\n".join(f"<tr><td>{html.escape(t)}</td><td>{100 * v:.0f}%</td></tr>" for t, v in rates.items())
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>MLP Lab: class report</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;font-size:90%}}</style></head><body>
-<h1>MLP Lab: class report ({len(results)} submissions)</h1>
-<img src="data:image/png;base64,{image}" alt="pass rate per task and score histogram" style="width:100%">
-<h2>Students</h2>
-<table><tr><th>student</th><th>profile</th><th>autograded</th><th>after late penalty</th><th>max</th>
-<th>notes</th></tr>
-{rows}
-</table>
-<h2>Pass rate per task</h2>
-<table><tr><th>task</th><th>full marks</th></tr>
-{task_rows}
-</table></body></html>
-"""
+    ]
+    tasks = [(t, f"{100 * v:.0f}%") for t, v in rates.items()]
+    page = render("mlplab.course", "class-report.html", students=students, tasks=tasks, image=image)
     page_path = folder / "class-report.html"
     page_path.write_text(page)
     return {"html": page_path, "png": png}

@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from mlplab.extras import require
+
 
 def add_service_commands(sub, *, serve, hub) -> None:
     """Add ``serve`` and ``hub`` to the ``mlplab`` parser's subcommands."""
@@ -39,6 +41,7 @@ def _exchange_of(root: Path) -> Path:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    require("mlplab serve", "jupyterhub", "watchfiles")
     from mlplab.coursedir import course_root
     from mlplab.service.app import serve
     from mlplab.service.policy import PolicyError
@@ -61,6 +64,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def hub_command(args: argparse.Namespace) -> int:
+    require("mlplab hub", "jupyterhub", "watchfiles")
     from mlplab.service.hub import run_demo
 
     return run_demo(Path(args.dir), args.port, attempts=args.attempts)

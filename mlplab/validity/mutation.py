@@ -90,6 +90,9 @@ def _changed_lines(before: str, after: str) -> list[int]:
 
 def mutation_cases(task_ids: set[str], limit: int = DEFAULT_LIMIT, root: Path | None = None) -> list[MutationCase]:
     """Every distinct, compilable single mutation of the solution regions, at most ``limit`` per cell."""
+    from mlplab.extras import require
+
+    require("mlplab validate-graders --mutation", "cosmic_ray")
     from cosmic_ray.mutating import mutate_code
     from cosmic_ray.plugins import get_operator
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlplab.validity.mutants import edit_notebook, solution_sources
 
-from .conftest import RELEASE, SOURCE
+from .paths import RELEASE, SOURCE
 
 
 def reference_cells(stem: str) -> dict[str, str]:
