@@ -271,6 +271,12 @@ def repair_cache(cache: Any, trusted: dict[str, np.ndarray], dtype: Any) -> Any:
     return cache
 
 
+class Caches(list):
+    """The caches a backward pass is judged on; ``forward_right`` says whether the forward output was right."""
+
+    forward_right: bool = False
+
+
 def backward_caches(
     student: Any,
     name: str,
@@ -279,23 +285,28 @@ def backward_caches(
     contract: Any,
     trusted: dict[str, np.ndarray],
     dtype: Any,
+    documented: bool = False,
 ) -> tuple[Any, list[Any]]:
     """``(out, caches)``: the student's forward output and the caches its backward pass is judged on.
 
-    When the student's forward pass is right (output equal to ``expected_out``, dtype ``dtype``), only
-    its own cache. Otherwise (raising or silently wrong) also its cache repaired with the trusted
-    values (:func:`repair_cache`) and the cache the notebook documents (``contract``, computed by the
-    reference forward): the backward pass keeps its points when it is right on any of them, so no
-    forward bug costs a backward point, whatever the cache layout.
+    When the student's forward pass is right (output equal to ``expected_out``, dtype ``dtype``), its
+    own cache, and when the notebook documents the cache (``documented``: e.g. ``(x, w, b)``) also that
+    ``contract``: a forward whose cache breaks the documented contract pays in its own task
+    (:func:`check_cache_contract`), not through the student's correct backward. Otherwise (raising or
+    silently wrong) also its cache repaired with the trusted values (:func:`repair_cache`) and the
+    ``contract`` (computed by the reference forward): the backward pass keeps its points when it is
+    right on any of them, so no forward bug costs a backward point, whatever the cache layout.
     """
     out, cache = forward_for_backward(student, name, inputs, contract)
     if out is not None and forward_is_right(out, expected_out, dtype, cache):
-        return out, [cache]
+        right = Caches([cache] if not documented or equal_structure(cache, contract) else [cache, contract])
+        right.forward_right = True
+        return out, right
     caches = [cache]
     if out is not None:
         caches.append(repair_cache(cache, trusted, dtype))
     caches.append(contract)
-    unique: list[Any] = []
+    unique = Caches()
     for candidate in caches:
         if not any(equal_structure(candidate, seen) for seen in unique):
             unique.append(candidate)
@@ -315,9 +326,85 @@ def check_on_caches(caches: list[Any], check: Callable[[Any], Any], forward: str
         except (GradeFailure, StudentError) as exc:
             first = first or exc
     assert first is not None
+    if len(caches) > 1 and isinstance(first, GradeFailure) and getattr(caches, "forward_right", False):
+        raise GradeFailure(f"{first} (checked on your {forward} cache and on the cache the notebook documents)") \
+            from None
     if len(caches) > 1 and isinstance(first, GradeFailure):
         raise GradeFailure(
             f"{first} (checked on your {forward} cache and on the cache of a correct {forward}; "
             f"{forward} is wrong too: fix it first)"
         ) from None
     raise first
+
+
+# -- forward passes: the cache they return follows the documented contract ---------------------
+
+
+def seed_student_numpy(student: Any, seed: int) -> bool:
+    """``np.random.seed(seed)`` inside the submission's process (its global numpy stream); False when the
+    submission has no ``np``. Lets a check change the global random state between two student calls."""
+    try:
+        random = student.attr(student.get("np"), "random")
+        student.method(random, "seed", int(seed))
+    except (StudentError, GradeFailure, TypeError, AttributeError):
+        return False
+    return True
+
+
+def grads_match(grads: Any, expected: tuple, tol: float = 1e-8) -> bool:
+    """True when ``grads`` (one array or a tuple of them) has ``expected``'s shapes and values."""
+    if not isinstance(grads, (tuple, list)):
+        grads = (grads,)
+    if len(grads) != len(expected):
+        return False
+    for got, exp in zip(grads, expected, strict=True):
+        exp = np.asarray(exp, dtype=np.float64)
+        if not isinstance(got, np.ndarray) or got.shape != exp.shape or got.dtype.kind not in "biuf":
+            return False
+        got = got.astype(np.float64)
+        if not np.all(np.isfinite(got)):
+            return False
+        scale = max(float(np.max(np.abs(exp), initial=0.0)), 1e-12)
+        if float(np.max(np.abs(got - exp), initial=0.0)) / scale > tol:
+            return False
+    return True
+
+
+def check_cache_contract(
+    student: Any,
+    forward: str,
+    backward: str,
+    inputs: tuple,
+    dout: np.ndarray,
+    contract: Any,
+    reference_backward: Callable[[np.ndarray, Any], Any],
+    documented: str,
+) -> None:
+    """The cache of the student's ``forward(*inputs)`` works with a backward pass, as the notebook documents it.
+
+    The cache passes when the student's own ``backward`` gives the right gradients on it (a consistent
+    layout of the student's own) or the reference backward does (the documented layout). It fails when
+    neither does but the student's backward is right on the documented ``contract``: the backward follows
+    the documentation and the forward's cache does not, so the forward pays, here. When the student's
+    backward is wrong on every cache nothing is concluded (the backward task reports that).
+    """
+    out, cache = unpack(forward, student.call(forward, *inputs), 2)
+    expected = reference_backward(dout, contract)
+    expected = tuple(expected) if isinstance(expected, (tuple, list)) else (expected,)
+
+    def own(on: Any) -> bool:
+        try:
+            return grads_match(student.call(backward, dout, on), expected)
+        except (StudentError, GradeFailure):
+            return False
+
+    if own(cache):
+        return
+    try:
+        if grads_match(reference_backward(dout, cache), expected):
+            return
+    except Exception:  # noqa: BLE001 - the student's cache may have any layout
+        pass
+    expect(not own(contract),
+           f"the cache {forward} returns does not follow the documented contract: your {backward} gives the "
+           f"right gradients on the documented cache but not on yours; return the cache {documented}")

@@ -17,11 +17,11 @@ from grader_tests.checks import (
     as_array,
     backward_caches,
     check_array,
+    check_cache_contract,
     check_close,
     check_on_caches,
     equal_structure,
     expect,
-    forward_for_backward,
     numeric_gradient,
     unpack,
 )
@@ -88,6 +88,15 @@ def test_affine_forward_does_not_modify_inputs(student, rng):
                f"affine_forward modified its input {name}: compute a new array instead of changing it in place")
 
 
+@pytest.mark.task("affine_forward")
+def test_affine_forward_cache_follows_the_documented_contract(student, ref, rng):
+    for x_shape, m in (((5, 6), 4), ((3, 2, 4), 5)):
+        x, w, b = affine_inputs(rng, x_shape, m)
+        dout = rng.normal(size=(x_shape[0], m))
+        check_cache_contract(student, "affine_forward", "affine_backward", (x, w, b), dout, (x, w, b),
+                             ref.affine_backward, "(x, w, b), with x as it came in (not flattened)")
+
+
 # ---------------------------------------------------------------------------
 # affine_backward
 
@@ -104,7 +113,8 @@ def affine_caches(student, ref, x, w, b) -> tuple[Any, list[Any]]:
     x64, w64, b64 = (a.astype(np.float64) for a in (x, w, b))
     expected_out = ref.affine_forward(x64, w64, b64)[0]
     trusted = {"x": x64, "w": w64, "b": b64, "out": expected_out}
-    return backward_caches(student, "affine_forward", (x, w, b), expected_out, (x, w, b), trusted, x.dtype)
+    return backward_caches(student, "affine_forward", (x, w, b), expected_out, (x, w, b), trusted, x.dtype,
+                           documented=True)
 
 
 def check_affine_backward(student, ref, x, w, b, dout, tol, label=""):
@@ -158,16 +168,20 @@ def test_affine_backward_keeps_float32(student, ref, rng):
 
 @pytest.mark.task("affine_backward")
 @pytest.mark.guard
-def test_affine_backward_does_not_modify_inputs(student, rng):
+def test_affine_backward_does_not_modify_inputs(student, ref, rng):
     x, w, b = affine_inputs(rng, (4, 2, 3), 5)
     dout = rng.normal(size=(4, 5))
-    _, cache = forward_for_backward(student, "affine_forward", (x, w, b), (x, w, b))
-    hdout, hcache = student.put(dout), student.put(cache)
-    student.call("affine_backward", hdout, hcache)
-    expect(equal_structure(student.get(hdout), dout),
-           "affine_backward modified dout in place: compute new arrays instead")
-    expect(equal_structure(student.get(hcache), cache),
-           "affine_backward modified the cache (x, w or b) in place: compute new arrays instead")
+    _, caches = affine_caches(student, ref, x, w, b)
+
+    def check(cache):
+        hdout, hcache = student.put(dout), student.put(cache)
+        student.call("affine_backward", hdout, hcache)
+        expect(equal_structure(student.get(hdout), dout),
+               "affine_backward modified dout in place: compute new arrays instead")
+        expect(equal_structure(student.get(hcache), cache),
+               "affine_backward modified the cache (x, w or b) in place: compute new arrays instead")
+
+    check_on_caches(caches, check, "affine_forward")
 
 
 # ---------------------------------------------------------------------------
@@ -203,6 +217,14 @@ def test_relu_forward_does_not_modify_input(student, rng):
            "relu_forward modified its input x in place (e.g. x[x < 0] = 0): build a new array instead")
 
 
+@pytest.mark.task("relu_forward")
+def test_relu_forward_cache_follows_the_documented_contract(student, ref, rng):
+    for shape in ((6, 5), (3, 4, 2)):
+        x = away_from_zero(rng.normal(size=shape))
+        check_cache_contract(student, "relu_forward", "relu_backward", (x,), rng.normal(size=shape), x,
+                             ref.relu_backward, "x itself (the input, same shape)")
+
+
 # ---------------------------------------------------------------------------
 # relu_backward
 
@@ -211,7 +233,7 @@ def relu_caches(student, ref, x) -> tuple[Any, list[Any]]:
     """The student's relu_forward output and the caches relu_backward is judged on."""
     x64 = x.astype(np.float64)
     expected_out = ref.relu_forward(x64)[0]
-    return backward_caches(student, "relu_forward", (x,), expected_out, x, {"x": x64}, x.dtype)
+    return backward_caches(student, "relu_forward", (x,), expected_out, x, {"x": x64}, x.dtype, documented=True)
 
 
 @pytest.mark.task("relu_backward")
@@ -265,15 +287,19 @@ def test_relu_backward_is_zero_at_exactly_zero(student, ref, rng):
 
 @pytest.mark.task("relu_backward")
 @pytest.mark.guard
-def test_relu_backward_does_not_modify_inputs(student, rng):
+def test_relu_backward_does_not_modify_inputs(student, ref, rng):
     x = away_from_zero(rng.normal(size=(5, 6)))
     dout = rng.normal(size=(5, 6))
-    _, cache = forward_for_backward(student, "relu_forward", (x,), x)
-    hdout, hcache = student.put(dout), student.put(cache)
-    student.call("relu_backward", hdout, hcache)
-    expect(equal_structure(student.get(hdout), dout),
-           "relu_backward modified dout in place (e.g. dout[x <= 0] = 0): build a new array instead")
-    expect(equal_structure(student.get(hcache), cache), "relu_backward modified its cache in place")
+    _, caches = relu_caches(student, ref, x)
+
+    def check(cache):
+        hdout, hcache = student.put(dout), student.put(cache)
+        student.call("relu_backward", hdout, hcache)
+        expect(equal_structure(student.get(hdout), dout),
+               "relu_backward modified dout in place (e.g. dout[x <= 0] = 0): build a new array instead")
+        expect(equal_structure(student.get(hcache), cache), "relu_backward modified its cache in place")
+
+    check_on_caches(caches, check, "relu_forward")
 
 
 # ---------------------------------------------------------------------------

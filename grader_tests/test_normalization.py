@@ -18,12 +18,14 @@ from grader_tests.checks import (
     as_array,
     backward_caches,
     check_array,
+    check_cache_contract,
     check_on_caches,
     equal_structure,
     expect,
     float_dtypes,
     numeric_gradient,
     record,
+    seed_student_numpy,
     unpack,
 )
 
@@ -580,18 +582,31 @@ def test_dropout_forward_seed_makes_mask_reproducible(student, rng):
 
 
 @pytest.mark.task("dropout_forward")
-def test_dropout_forward_draws_the_documented_mask(student, ref, rng):
-    x = positive_input(rng, (30, 40))
+@pytest.mark.parametrize("shape", [(30, 40), (6, 5, 4), (50,)])
+def test_dropout_forward_draws_the_documented_mask(student, ref, rng, shape):
+    x = positive_input(rng, shape)
+    where = f" for x of shape {shape}" if len(shape) != 2 else ""
     for p, seed in ((0.5, int(rng.integers(1, 1000))), (0.8, int(rng.integers(1000, 2000)))):
         param = {"p": p, "mode": "train", "seed": seed}
         out, _ = unpack("dropout_forward", student.call("dropout_forward", x, dict(param)), 2)
-        out = as_array("out", out, x.shape)
+        out = as_array("out" + where, out, x.shape)
         expected = ref.dropout_forward(x, dict(param))[0]
         differ = int(np.count_nonzero((out != 0) != (expected != 0)))
         expect(differ == 0,
-               f"with a seed, {differ} of {x.size} units were kept or dropped differently from the documented mask: "
-               "after np.random.seed(seed), draw it with exactly np.random.rand(*x.shape) < p (no other random "
-               "call first, no np.random.binomial)")
+               f"with a seed, {differ} of {x.size} units were kept or dropped differently from the documented mask"
+               f"{where}: after np.random.seed(seed), draw it with exactly np.random.rand(*x.shape) < p (any "
+               "shape of x, no other random call first, no np.random.binomial)")
+
+
+@pytest.mark.task("dropout_forward")
+def test_dropout_forward_cache_follows_the_documented_contract(student, ref, rng):
+    for mode, shape in (("train", (8, 6)), ("train", (3, 4, 5)), ("test", (5, 4))):
+        x = positive_input(rng, shape)
+        param = {"p": 0.6, "mode": mode, "seed": int(rng.integers(1, 10**6))}
+        contract = ref.dropout_forward(x, dict(param))[1]
+        check_cache_contract(student, "dropout_forward", "dropout_backward", (x, dict(param)),
+                             rng.normal(size=shape), contract, ref.dropout_backward,
+                             "(dropout_param, mask) with the mask that multiplied x, 1/p included (None in test mode)")
 
 
 @pytest.mark.task("dropout_forward")
@@ -634,7 +649,7 @@ def dropout_caches(student, ref, x, param: dict) -> tuple[Any, list[Any], np.nda
     mask = contract[1]
     trusted = {"mask": mask} if mask is not None else {}
     out, caches = backward_caches(student, "dropout_forward", (x, dict(param)), expected_out, contract, trusted,
-                                  x.dtype)
+                                  x.dtype, documented=True)
     local = mask if mask is not None else np.ones_like(x)
     return out, caches, np.asarray(local, dtype=np.float64)
 
@@ -650,6 +665,30 @@ def test_dropout_backward_uses_the_forward_mask(student, ref, rng):
             dx = student.call("dropout_backward", dout, cache)
             check_array(f"dx (p = {p})", dx, dout * local, 1e-10,
                         "dx = dout * mask, with the same mask (including the 1/p) as in the forward pass")
+
+        check_on_caches(caches, check, "dropout_forward")
+
+
+@pytest.mark.task("dropout_backward")
+def test_dropout_backward_reuses_the_cached_mask_without_new_randomness(student, ref, rng):
+    """Forward without a seed; the global numpy stream is reseeded before the backward pass, so a backward
+    that draws a mask of its own (instead of reading the cache) gets a different one."""
+    for p, shape in ((0.4, (10, 12)), (0.7, (4, 5, 3))):
+        x = positive_input(rng, shape)
+        dout = rng.normal(size=shape)
+        before, between = (int(s) for s in rng.integers(1, 2**31 - 1, size=2))
+        param = {"p": p, "mode": "train"}
+        mask = ((np.random.RandomState(before).rand(*shape) < p) / p).astype(x.dtype)
+        seed_student_numpy(student, before)  # the student's forward then draws the same mask as `mask`
+        _, caches = backward_caches(student, "dropout_forward", (x, dict(param)), x * mask, (dict(param), mask),
+                                    {"mask": mask}, x.dtype, documented=True)
+
+        def check(cache, p=p, dout=dout, mask=mask, between=between):
+            seed_student_numpy(student, between)
+            dx = student.call("dropout_backward", dout, cache)
+            check_array(f"dx (p = {p}, the random stream moved on after the forward pass)", dx, dout * mask, 1e-10,
+                        "dx = dout * the mask stored in the cache (1/p included): dropout_backward reads the cache and "
+                        "draws no random numbers of its own")
 
         check_on_caches(caches, check, "dropout_forward")
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader_tests.checks import GradeFailure, as_array, check_close, expect
+from grader_tests.checks import GradeFailure, as_array, check_close, expect, seed_student_numpy
 from mlplab.sandbox.student import StudentError
 
 # ---------------------------------------------------------------------------
@@ -164,6 +164,16 @@ def test_solver_applies_the_named_update_rule_with_per_parameter_state(student, 
                     "parameter's own config and store the returned config for the next step")
 
 
+def check_accuracy(student, solver, *args, **kwargs) -> Any:
+    """``solver.check_accuracy(*args, **kwargs)``; a crash gets a message naming its likely cause."""
+    try:
+        return student.method(solver, "check_accuracy", *args, **kwargs)
+    except StudentError as exc:
+        raise GradeFailure(f"check_accuracy raised {exc.kind}: {exc.message[:80]}"
+                           + (f" ({exc.where})" if exc.where else "")
+                           + ": predict with model.loss(X_batch), without y: that returns the scores") from None
+
+
 @pytest.mark.task("solver")
 @pytest.mark.parametrize("n,batch_size", [(250, 100), (64, 7), (10, 100)])
 def test_solver_check_accuracy_matches_the_model_predictions(student, ref, rng, n, batch_size):
@@ -173,12 +183,7 @@ def test_solver_check_accuracy_matches_the_model_predictions(student, ref, rng, 
     params = {k: np.asarray(v, dtype=np.float64) for k, v in student.attr(model, "params").items()}
     X, y, _ = blobs(rng, n, 20, 4, spread=3.0)
     expected = accuracy(ref, (9,), params, X, y)
-    try:
-        acc = student.method(solver, "check_accuracy", X, y, batch_size=batch_size)
-    except StudentError as exc:
-        raise GradeFailure(f"check_accuracy raised {exc.kind}: {exc.message[:80]}"
-                           + (f" ({exc.where})" if exc.where else "")
-                           + ": predict with model.loss(X_batch), without y: that returns the scores") from None
+    acc = check_accuracy(student, solver, X, y, batch_size=batch_size)
     check_close(f"check_accuracy (N={n}, batch_size={batch_size})", acc, expected, 1e-9,
                 "predict in batches with model.loss(X_batch) (test mode), include the last, smaller batch, and "
                 "return the fraction of argmax predictions equal to y")
@@ -191,6 +196,63 @@ def test_solver_check_accuracy_matches_the_model_predictions(student, ref, rng, 
         whole = student.method(solver, "check_accuracy", X, y, num_samples=n, batch_size=batch_size)
         check_close(f"check_accuracy with num_samples = N = {n}", whole, expected, 1e-9,
                     "subsample only when num_samples < N; with num_samples = N use every sample once")
+
+
+@pytest.mark.task("solver")
+def test_solver_check_accuracy_with_num_samples_draws_a_random_subset(student, ref, rng):
+    """The first 50 rows are all predicted right, the rest about half: the first rows give accuracy 1, a
+    random subset about 0.56, and eight random subsets practically never all give the same count."""
+    data = blob_data(rng, n_train=60)
+    model = new_model(student, hidden=(9,))
+    solver = new_solver(student, model, data)
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in student.attr(model, "params").items()}
+    n, k = 400, 50
+    X, _, _ = blobs(rng, n, 20, 4, spread=3.0)
+    scorer = ref.FullyConnectedNet([9], input_dim=20, num_classes=4, dtype=np.float64)
+    scorer.params = params
+    predicted = np.argmax(scorer.loss(X), axis=1)
+    wrong = rng.random(n) < 0.5
+    wrong[:k] = False
+    y = np.where(wrong, (predicted + 1) % 4, predicted)
+    accs = []
+    for _ in range(8):
+        acc = check_accuracy(student, solver, X, y, num_samples=k, batch_size=100)
+        expect(isinstance(acc, (int, float)) and 0 <= acc <= 1, "check_accuracy should return a number in [0, 1]")
+        accs.append(float(acc))
+    expect(max(accs) < 0.9,
+           f"check_accuracy(X, y, num_samples={k}) measured the accuracy of the FIRST {k} rows, not of a random "
+           "subset: draw the rows with np.random.choice(N, num_samples)")
+    expect(len(set(accs)) > 1,
+           f"eight calls of check_accuracy(X, y, num_samples={k}) gave the same accuracy: draw a new random subset "
+           "in every call (np.random.choice(N, num_samples)), without reseeding numpy")
+
+
+@TRAINS
+@pytest.mark.task("solver")
+def test_solver_takes_one_update_per_minibatch(student, ref, rng):
+    """One epoch of max(300 // 50, 1) = 6 minibatches: 6 updates. Every sample is the same point, so every
+    minibatch gives the same gradient and the trusted side replays the 6 SGD steps (one epoch: the model ends
+    with the parameters of its only, hence best, epoch)."""
+    x = rng.standard_normal(20)
+    label = int(rng.integers(0, 4))
+    data = {"X_train": np.tile(x, (300, 1)), "y_train": np.full(300, label),
+            "X_val": np.tile(x, (10, 1)), "y_val": np.full(10, label)}
+    model = new_model(student, hidden=(8,))
+    start = {k: np.asarray(v, dtype=np.float64) for k, v in student.attr(model, "params").items()}
+    lr = 0.03
+    solver = new_solver(student, model, data, update_rule="sgd", optim_config={"learning_rate": lr},
+                        batch_size=50, num_epochs=1)
+    train(student, solver)
+    replay = ref.FullyConnectedNet([8], input_dim=20, num_classes=4, dtype=np.float64)
+    replay.params = {k: v.copy() for k, v in start.items()}
+    for _ in range(6):
+        _, grads = replay.loss(data["X_train"][:50], data["y_train"][:50])
+        replay.params = {k: v - lr * grads[k] for k, v in replay.params.items()}
+    got = student.attr(model, "params")
+    for name, expected in replay.params.items():
+        check_close(f"params['{name}'] after one epoch of 6 minibatches", got[name], expected, 1e-7,
+                    "update every parameter once per minibatch (num_epochs * iterations_per_epoch updates "
+                    "in all), right after computing that minibatch's gradients: not once per epoch, not twice")
 
 
 @TRAINS
@@ -355,6 +417,56 @@ def test_search_hyperparameters_returns_the_best_candidate(student, rng):
            "a working learning rate should beat lr=1e-9 clearly: train each candidate with "
            "Solver(..., update_rule='adam', optim_config={'learning_rate': hparams['lr']})")
     expect(best == good, "best_hparams should be the candidate with the highest validation accuracy")
+
+
+def replay_search(ref, data: dict, hparams: dict, seed: int, epochs: int, batch_size: int) -> list[float]:
+    """The validation accuracies per epoch of the documented search's run of ``hparams`` after
+    ``np.random.seed(seed)`` (trusted side; the global numpy state is restored)."""
+    state = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        model = ref.build_baseline_model(dict(hparams))
+        solver = ref.Solver(model, data, update_rule="adam", optim_config={"learning_rate": hparams["lr"]},
+                            num_epochs=epochs, batch_size=batch_size, verbose=False)
+        solver.train()
+        return [float(a) for a in solver.val_acc_history]
+    finally:
+        np.random.set_state(state)
+
+
+@pytest.mark.task("mnist_baseline")
+def test_search_hyperparameters_records_the_best_epoch(student, ref, rng):
+    """A run whose validation accuracy falls after its best epoch: the validation labels are shifted by one
+    class, so learning the training labels LOWERS the validation accuracy. The trusted side replays the
+    documented search with the same seed to find such a run (3 in 4 runs are); the figure recorded must be
+    the best epoch's, not the last one's."""
+    hparams = {"lr": 3e-4, "reg": 0.0, "ws": 5e-2, "kp": 1.0}
+    for seed in rng.integers(1, 2**31 - 1, size=8):
+        X_train, y_train, centers = blobs(rng, 100, 784, 10, spread=2.0)
+        X_val, y_val, _ = blobs(rng, 100, 784, 10, spread=2.0, centers=centers)
+        data = {"X_train": X_train, "y_train": y_train, "X_val": X_val, "y_val": (y_val + 1) % 10}
+        history = replay_search(ref, data, hparams, int(seed), epochs=4, batch_size=50)
+        if max(history) - history[-1] >= 0.04:
+            break
+    else:
+        seed = None  # no run with a drop after its best epoch (1 in 60,000 graders)
+    if seed is None or not seed_student_numpy(student, int(seed)):
+        return  # nothing to tell the best epoch from the last one by (or no np in the submission to seed)
+    result = student.call("search_hyperparameters", data, [hparams], num_epochs=4, batch_size=50)
+    expect(isinstance(result, (tuple, list)) and len(result) == 2,
+           "search_hyperparameters should return (best_hparams, results)")
+    results = result[1]
+    expect(isinstance(results, (list, tuple)) and len(results) == 1 and len(results[0]) == 2,
+           "results should have one (hparams, val_acc) entry per candidate")
+    figure = results[0][1]
+    expect(isinstance(figure, (int, float)), "each result needs a validation accuracy (a number)")
+    best, last = max(history), history[-1]
+    expect(abs(float(figure) - last) > 0.02 or abs(float(figure) - best) <= 0.02,
+           "the accuracy recorded for a candidate is its LAST epoch's, lower than its best epoch's: record "
+           "solver.best_val_acc (the best epoch's validation accuracy; train() ends with the best parameters)")
+    expect(abs(float(figure) - best) <= 0.02,
+           "the accuracy recorded for a candidate is not the best epoch's validation accuracy of a Solver run "
+           "as documented: record solver.best_val_acc after solver.train()")
 
 
 @TRAINS
