@@ -308,7 +308,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"mutation score: {summary['killed']}/{summary['scored']} = {100 * summary['score']:.1f} % "
                   f"({summary['mutants']} mutants, {summary['seconds']:.0f} s)")
         return 0
-    summary = validate(seeds=args.seeds, processes=max(1, args.jobs), progress=progress)
+    summary = validate(seeds=args.seeds, processes=max(1, args.jobs), progress=progress, visible_checks=True)
     text = render(summary)
     path = catalogue_path()
     stale = None

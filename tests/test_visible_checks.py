@@ -109,3 +109,50 @@ def test_visible_check_names_the_real_cause(mutant, stem, grade_id, phrase, caps
     with pytest.raises(AssertionError) as failure:
         exec(compile(visible_check(stem, grade_id), grade_id, "exec"), namespace)
     assert phrase in str(failure.value)
+
+
+ROUND_3_VISIBLE = [
+    ("affine_forward__caches_flattened_x", "affine_backward_check", "documented cache"),
+    ("relu_forward__cache_in_a_tuple", "relu_backward_check", ""),
+    ("dropout_forward__caches_keep_mask", "dropout_backward_check", "documented cache"),
+    ("dropout_forward__mask_for_2d_inputs", "dropout_forward_check", ""),
+    ("dropout_backward__redraws_mask", "dropout_backward_check", "draws no random numbers"),
+    ("batchnorm_forward__test_mode_without_gamma_beta", "batchnorm_running_average_check", "gamma or beta"),
+]
+
+
+def _visible_job(name: str):
+    from mlplab.validity.plan import make_plan
+    from mlplab.validity.validate import _change_source
+    from mlplab.validity.visible import VisibleJob
+
+    plan = make_plan(ROOT)
+    change = next(c for c in plan.mutants + plan.variants if c.name == name)
+    source, error = _change_source(change, plan)
+    assert not error, error
+    return VisibleJob(name, plan.cell_notebook[change.cell], ((change.cell, source or ""), *change.extra))
+
+
+@pytest.mark.parametrize("mutant,check,phrase", ROUND_3_VISIBLE)
+def test_visible_checks_catch_the_round_3_bugs_before_submission(mutant, check, phrase, monkeypatch):
+    """The catalogue's visible-check column, on the bugs of issue 21 (01-02: in moments)."""
+    from mlplab.validity.visible import run_visible
+
+    monkeypatch.setenv("MLPLAB_QUICK", "1")
+    result = run_visible(_visible_job(mutant), ROOT)
+    assert result["caught_by"] == check, result
+    assert phrase in result["message"], result
+
+
+@pytest.mark.parametrize("stem", ["01_layers", "02_normalization"])
+def test_visible_check_column_passes_the_reference_and_the_variants(stem, monkeypatch):
+    from mlplab.validity.plan import make_plan
+    from mlplab.validity.visible import VisibleJob, run_visible
+
+    monkeypatch.setenv("MLPLAB_QUICK", "1")
+    assert run_visible(VisibleJob("", stem, ()), ROOT)["caught_by"] is None
+    plan = make_plan(ROOT)
+    for change in plan.variants:
+        if plan.cell_notebook[change.cell] == stem:
+            result = run_visible(_visible_job(change.name), ROOT)
+            assert result["caught_by"] is None, result

@@ -18,6 +18,7 @@ CATALOGUE = Path("docs") / "grader-catalogue.md"
 MARGIN_CAP = 6  # margins are shown in whole decades, capped at 1e6 (beyond that they are noise-free anyway)
 FINGERPRINT_RE = re.compile(r"<!-- inputs sha256: ([0-9a-f]{64}) -->")
 SEED_SECTION = "## Seed stability and margins"
+VISIBLE_SECTION = "## Visible checks: the bugs a student sees before submitting"
 
 
 def lost_points(info: dict) -> bool:
@@ -361,7 +362,50 @@ def render(summary: dict, table: dict[str, Task] | None = None) -> str:
             f"| `{row['task']}` | `{table_cell(row['test'])}` | {row['checks']} | {ref_margin} | {bug_margin} | {bug} |"
         )
     lines.append("")
+    if summary.get("visible"):
+        lines += render_visible(summary, table)
     return "\n".join(lines)
+
+
+def render_visible(summary: dict, table: dict[str, Task]) -> list[str]:
+    """The section: per task, how many of its catalogued bugs the notebook's visible checks catch."""
+    visible = summary["visible"]
+    bugs = visible["bugs"]
+    stems = sorted(visible["reference"])
+    lines = [
+        VISIBLE_SECTION,
+        "",
+        "What a student learns before submitting: each bug of notebooks " + ", ".join(stems) + " is swapped into "
+        "the reference notebook and the notebook's visible checks (the `*_check` cells after the bug's cell, with "
+        "the data cells they read) run in notebook order, as a student runs them; the bug is *caught* when one of "
+        "them fails. Notebook 05's checks (PyTorch, the GPU) are not measured here. The reference passes every "
+        "check: " + ", ".join(f"{stem} {'yes' if not r['caught_by'] else 'NO'}" for stem, r in
+                              sorted(visible["reference"].items())) + ".",
+        "",
+        "| task | bugs | caught by the visible checks | caught only by the hidden graders |",
+        "|---|---|---|---|",
+    ]
+    total = caught_total = 0
+    for task, info in table.items():
+        if info.notebook not in stems:
+            continue
+        names = [m["name"] for m in summary["mutants"] if m["task"] == task]
+        caught = [n for n in names if bugs.get(f"mutant:{n}", {}).get("caught_by")]
+        missed = [n for n in names if n not in caught]
+        total += len(names)
+        caught_total += len(caught)
+        lines.append(f"| `{task}` | {len(names)} | {len(caught)} | " + (", ".join(f"`{n}`" for n in missed) or "-")
+                     + " |")
+    lines += ["", f"In all: **{caught_total} of {total}** bugs of these notebooks are caught by a visible check.", ""]
+    flagged = sorted((name.split(":", 1)[1], r) for name, r in bugs.items() if name.startswith("variant:")
+                     and r["caught_by"])
+    if flagged:
+        lines += ["Correct variants a visible check fails (the hidden graders give them full marks):", ""]
+        lines += [f"- `{name}`: `{r['caught_by']}`: {table_cell(r['message'])}" for name, r in flagged]
+    else:
+        lines.append("No correct variant fails a visible check.")
+    lines.append("")
+    return lines
 
 
 def split_seed_section(text: str) -> tuple[str, str]:

@@ -61,8 +61,13 @@ def validate(
     processes: int = 2,
     root: Path | None = None,
     progress: Any = None,
+    visible_checks: bool = False,
 ) -> dict:
-    """Run all experiments; returns the JSON-able summary (see :func:`render` for the catalogue)."""
+    """Run all experiments; returns the JSON-able summary (see :func:`render` for the catalogue).
+
+    ``visible_checks``: also run the notebooks' visible checks against every bug and variant
+    (:mod:`mlplab.validity.visible`; the catalogue's last section), a few minutes more.
+    """
     started = time.monotonic()
     worker_init()  # puts the course's graders on the import path first
     from grader_tests.conftest import REFERENCE_PARTS
@@ -81,6 +86,7 @@ def validate(
             jobs.append(Job("seed", f"seed-{seed}", s, seed, tuple(stem_tasks[s]), cost=SEED_COSTS.get(s, 1.0)))
     change_errors: dict[str, str] = {}
     reach: dict[str, list[str]] = {}
+    visible_changes: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
     for kind, changes in (("mutant", plan.mutants), ("variant", plan.variants)):
         for change in changes:
             source, error = _change_source(change, plan)
@@ -93,6 +99,7 @@ def validate(
             if bad:
                 change_errors[f"{kind}:{change.name}"] = f"{change.name}: EXTRA_CELLS not in {stem}: {bad}"
                 continue
+            visible_changes.append((f"{kind}:{change.name}", stem, edits))
             names: set[str] = set()
             for cell, new_source in edits:
                 names |= defined_names(plan.references[stem][cell]) | defined_names(new_source)
@@ -107,6 +114,14 @@ def validate(
     summary["requirements"], requirement_problems = requirement_table(plan.root)
     summary["problems"] += requirement_problems
     summary["ok"] = summary["ok"] and not requirement_problems
+    if visible_checks:
+        from mlplab.validity.visible import visible_catches
+
+        summary["visible"] = visible_catches(plan, visible_changes, processes, progress=None)
+        reference_failures = [f"visible checks of {stem} fail for the reference: {r['caught_by']}: {r['message']}"
+                              for stem, r in summary["visible"]["reference"].items() if r["caught_by"]]
+        summary["problems"] += reference_failures
+        summary["ok"] = summary["ok"] and not reference_failures
     summary["fingerprint"] = content_hash(plan.root)
     summary["seconds"] = round(time.monotonic() - started, 1)
     return summary
