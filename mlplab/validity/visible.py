@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlplab.coursedir import course_root, source_dir, source_notebooks
+from mlplab.coursedir import CourseDir, course_root, source_dir, source_notebooks
 from mlplab.notebooks import Cell, grading_code, read_cells
 
 MEASURED = ("01_layers", "02_normalization", "03_fc_net", "04_optim_solver")  # 05's checks need PyTorch and data
@@ -74,7 +74,7 @@ def run_visible(job: VisibleJob, root: Path | None = None) -> dict:
             ]
             cells = nb_cells
         with contextlib.redirect_stdout(io.StringIO()):
-            for unit in grading_code(nb_cells):
+            for unit in grading_code(nb_cells, CourseDir(root).labutils):
                 # a bug that breaks its own cell shows in the checks
                 with contextlib.suppress(Exception):
                     exec(compile(unit.source, f"<{nb.stem} {unit.label}>", "exec"), namespace)
