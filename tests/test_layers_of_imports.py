@@ -16,7 +16,7 @@ PACKAGE = Path(mlplab.__file__).parent
 
 # lowest first; a module may import its own layer and those below (the order of docs/architecture.md)
 LAYERS = [
-    ("config", "notebooks", "coursedir"),
+    ("config", "extras", "templating", "notebooks", "coursedir"),
     ("sandbox",),
     ("grading",),
     ("course",),
