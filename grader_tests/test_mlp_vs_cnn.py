@@ -338,7 +338,7 @@ def dropout_slots(rows: list[dict]) -> list[int]:
     return slots
 
 
-def slot_name(slot: int, expected: list[dict]) -> str:
+def place_hint(slot: int, expected: list[dict]) -> str:
     """Where a Dropout at ``slot`` sits, in the words of the specification (its trusted rows)."""
     weighted = [r for r in expected if int(r.get("params", 0) or 0) > 0]
     if slot == 0:
@@ -368,8 +368,8 @@ def check_dropout_layers(student, ref, builder: str) -> None:
                            f"nn.Dropout({want_ps[0]}), one after every hidden layer's ReLU")
     slots, want_slots = dropout_slots(rows), dropout_slots(want_rows)
     for index, (slot, want_slot) in enumerate(zip(slots, want_slots, strict=True)):
-        expect(slot == want_slot, f"Dropout layer {index + 1} of {builder}(3) runs {slot_name(slot, want_rows)}; "
-               f"specified: {slot_name(want_slot, want_rows)} (Linear -> BatchNorm1d -> ReLU -> Dropout in every "
+        expect(slot == want_slot, f"Dropout layer {index + 1} of {builder}(3) runs {place_hint(slot, want_rows)}; "
+               f"specified: {place_hint(want_slot, want_rows)} (Linear -> BatchNorm1d -> ReLU -> Dropout in every "
                "hidden layer, so batch norm sees all units and the scores are not dropped)")
 
 
@@ -382,16 +382,16 @@ def check_raw_scores(student, rng, builder: str, channels: int) -> None:
     out = as_array(f"{builder}({channels}) scores", student.call("forward_numpy", model, images(rng, 6, channels, 16
                    if builder == "build_cnn" else 32)), (6, 10)).astype(np.float64)
     expect(bool(np.all(np.isfinite(out))), f"{builder}({channels}) scores contain NaN or inf")
-    tail = "return the last Linear layer's output as it is: F.cross_entropy applies log-softmax itself"
+    hint = "return the last Linear layer's output as it is: F.cross_entropy applies log-softmax itself"
     rows_sum_to_one = bool(np.all(out >= 0)) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4)
     expect(not rows_sum_to_one, f"the scores of {builder}({channels}) are probabilities (non-negative, each row sums "
-           f"to 1): remove the softmax at the end; {tail}")
+           f"to 1): remove the softmax at the end; {hint}")
     lse = np.log(np.exp(out - out.max(axis=1, keepdims=True)).sum(axis=1)) + out.max(axis=1)
     expect(not (bool(np.all(out <= 0)) and np.allclose(lse, 0.0, atol=1e-4)),
            f"the scores of {builder}({channels}) are log-probabilities (each row's log-sum-exp is 0): remove the "
-           f"log-softmax at the end; {tail}")
+           f"log-softmax at the end; {hint}")
     expect(bool(np.any(out < 0)), f"no score of {builder}({channels}) is negative on random images: the output "
-           f"layer is followed by a ReLU (or another clipping layer); {tail}")
+           f"layer is followed by a ReLU (or another clipping layer); {hint}")
 
 
 @pytest.mark.task("build_mlp")
