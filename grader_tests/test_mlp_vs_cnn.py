@@ -52,6 +52,12 @@ def need_setup(student, *names: str) -> None:
            + ", ".join(missing) + "): restore its imports")
 
 
+def need_check_import(student, name: str, task: str) -> None:
+    """Adapters imported by a provided visible-check cell (not by the setup cell)."""
+    expect(student.has(name), f"the provided check cell before the grade cell of {task} was changed or removed "
+           f"(missing {name}): restore its import")
+
+
 def count_from_shapes(shapes: dict) -> int:
     expect(isinstance(shapes, dict), "could not read the model's parameters")
     return int(sum(math.prod(int(n) for n in shape) for shape in shapes.values()))
@@ -320,19 +326,72 @@ def check_same_computation(student, ref, rng, builder: str, hint: str) -> None:
                            f"(relative difference {err:.1e}, needs < 1e-04): " + ("; ".join(hints) or hint))
 
 
+def dropout_slots(rows: list[dict]) -> list[int]:
+    """For each Dropout call, how many layers with parameters (Linear, convolution, batch norm) run before it:
+    where it sits in the computation. A Dropout and a ReLU next to each other commute, so their order is free."""
+    slots, weighted = [], 0
+    for row in rows:
+        if row.get("type") == "Dropout":
+            slots.append(weighted)
+        elif int(row.get("params", 0) or 0) > 0:
+            weighted += 1
+    return slots
+
+
+def place_hint(slot: int, expected: list[dict]) -> str:
+    """Where a Dropout at ``slot`` sits, in the words of the specification (its trusted rows)."""
+    weighted = [r for r in expected if int(r.get("params", 0) or 0) > 0]
+    if slot == 0:
+        return "before the first layer (on the input)"
+    if slot >= len(weighted):
+        return "after the last layer (on the scores)"
+    before, after = weighted[slot - 1].get("type"), weighted[slot].get("type")
+    return f"between a {before} and the next {after}"
+
+
 def check_dropout_layers(student, ref, builder: str) -> None:
+    """Exactly the specified nn.Dropout layers, with the specified p, each in its specified place in the call order."""
     need_setup(student, "describe_layers")
-    rows = of_type(layer_rows(student, student.call(builder, 3)), "Dropout")
-    want = of_type(ref.describe_layers(getattr(ref, builder)(3), (2, 3, 32, 32)), "Dropout")
-    ps = [r.get("p") for r in rows]
-    want_ps = [r.get("p") for r in want]
-    if ps == want_ps:
+    rows = layer_rows(student, student.call(builder, 3))
+    want_rows = ref.describe_layers(getattr(ref, builder)(3), (2, 3, 32, 32))
+    ps = [r.get("p") for r in of_type(rows, "Dropout")]
+    want_ps = [r.get("p") for r in of_type(want_rows, "Dropout")]
+    if not want_ps:
+        expect(not ps, f"{builder}(3) has {len(ps)} Dropout layers; the specified network has none (batch norm "
+               "regularises it): remove them")
         return
-    if ps and all(isinstance(p, float) and abs(p - (1 - want_ps[0])) < 1e-9 for p in ps):
-        raise GradeFailure(f"the Dropout layers have p = {ps[0]}: in PyTorch p is the probability of DROPPING a "
-                           f"unit, so a keep ratio of {1 - want_ps[0]:.1f} is nn.Dropout({want_ps[0]})")
-    raise GradeFailure(f"{len(ps)} Dropout layers with p = {ps}; the specification has {len(want_ps)} "
-                       f"nn.Dropout({want_ps[0]}), one after every hidden layer's ReLU")
+    if ps != want_ps:
+        if ps and all(isinstance(p, float) and abs(p - (1 - want_ps[0])) < 1e-9 for p in ps):
+            raise GradeFailure(f"the Dropout layers have p = {ps[0]}: in PyTorch p is the probability of DROPPING "
+                               f"a unit, so a keep ratio of {1 - want_ps[0]:.1f} is nn.Dropout({want_ps[0]})")
+        raise GradeFailure(f"{len(ps)} Dropout layers with p = {ps}; the specification has {len(want_ps)} "
+                           f"nn.Dropout({want_ps[0]}), one after every hidden layer's ReLU")
+    slots, want_slots = dropout_slots(rows), dropout_slots(want_rows)
+    for index, (slot, want_slot) in enumerate(zip(slots, want_slots, strict=True)):
+        expect(slot == want_slot, f"Dropout layer {index + 1} of {builder}(3) runs {place_hint(slot, want_rows)}; "
+               f"specified: {place_hint(want_slot, want_rows)} (Linear -> BatchNorm1d -> ReLU -> Dropout in every "
+               "hidden layer, so batch norm sees all units and the scores are not dropped)")
+
+
+def check_raw_scores(student, rng, builder: str, channels: int) -> None:
+    """The network's output is raw scores (logits): no softmax, log-softmax or ReLU after the last Linear.
+    Judged on the values (eval mode, the builder's own initialisation): scores of a fresh network on random
+    images have both signs and their rows neither sum to 1 nor have a log-sum-exp of 0."""
+    need_setup(student, "forward_numpy")
+    model = student.call(builder, channels)
+    out = as_array(f"{builder}({channels}) scores", student.call("forward_numpy", model, images(rng, 6, channels, 16
+                   if builder == "build_cnn" else 32)), (6, 10)).astype(np.float64)
+    expect(bool(np.all(np.isfinite(out))), f"{builder}({channels}) scores contain NaN or inf")
+    hint = "return the last Linear layer's output as it is: F.cross_entropy applies log-softmax itself"
+    rows_sum_to_one = bool(np.all(out >= 0)) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4)
+    expect(not rows_sum_to_one, f"the scores of {builder}({channels}) are probabilities (non-negative, each row sums "
+           f"to 1): remove the softmax at the end; {hint}")
+    lse = np.log(np.exp(out - out.max(axis=1, keepdims=True)).sum(axis=1)) + out.max(axis=1)
+    expect(not (bool(np.all(out <= 0)) and np.allclose(lse, 0.0, atol=1e-4)),
+           f"the scores of {builder}({channels}) are log-probabilities (each row's log-sum-exp is 0): remove the "
+           f"log-softmax at the end; {hint}")
+    expect(bool(np.any(out < 0)), f"no score of {builder}({channels}) is negative on random images: the output "
+           f"layer is followed by a ReLU (or another clipping layer); {hint}")
 
 
 @pytest.mark.task("build_mlp")
@@ -345,6 +404,46 @@ def test_build_mlp_follows_the_specified_layer_sequence(student, ref, rng):
 @pytest.mark.task("build_mlp")
 def test_build_mlp_dropout_layers(student, ref):
     check_dropout_layers(student, ref, "build_mlp")
+
+
+@pytest.mark.task("build_mlp")
+def test_build_mlp_outputs_raw_scores(student, rng):
+    check_raw_scores(student, rng, "build_mlp", 1)
+
+
+@pytest.mark.task("build_cnn")
+def test_build_cnn_has_no_dropout(student, ref):
+    check_dropout_layers(student, ref, "build_cnn")
+
+
+@pytest.mark.task("build_cnn")
+def test_build_cnn_outputs_raw_scores(student, rng):
+    check_raw_scores(student, rng, "build_cnn", 1)
+
+
+CNN_SIZES = [32, 32, 16, 16, 8, 8, 8]  # spatial size of each convolution's output for 32 x 32 images
+POOLED = [16, 8, 4]  # after each MaxPool2d(2)
+
+
+@pytest.mark.task("build_cnn")
+def test_build_cnn_pooling_halves_the_feature_maps(student):
+    """Feature-map sizes after each block, for 32 x 32 input: the convolutions keep the size (padding 1) and each
+    of the three 2 x 2 max poolings halves it (32 -> 16 -> 8 -> 4)."""
+    need_check_import(student, "layer_shapes", "build_cnn")
+    rows = student.call("layer_shapes", student.call("build_cnn", 1), [2, 1, 32, 32])
+    expect(isinstance(rows, list) and all(isinstance(r, dict) for r in rows), "could not list the model's layers")
+    sizes = [list(r.get("out_shape", []))[2:] for r in rows if r.get("type") == "Conv2d"]
+    expect(len(sizes) == len(CNN_SIZES), f"build_cnn(1) runs {len(sizes)} convolutions, specified {len(CNN_SIZES)}")
+    got = [s[0] if len(s) == 2 and s[0] == s[1] else s for s in sizes]
+    for index, (size, want) in enumerate(zip(got, CNN_SIZES, strict=True)):
+        expect(size == want, f"convolution {index + 1} of build_cnn(1) outputs {size} x {size} feature maps for "
+               f"32 x 32 images, specified {want} x {want} (sizes {', '.join(map(str, CNN_SIZES))}): padding 1 keeps "
+               "the size, and each MaxPool2d(2) after convolutions 2, 4 and 7 halves it")
+    pools = [list(r.get("out_shape", []))[2:] for r in rows if r.get("type") in ("MaxPool2d", "AvgPool2d")]
+    if pools:  # pooling written as modules (functional pooling is judged by the scores)
+        pooled = [p[0] if len(p) == 2 and p[0] == p[1] else p for p in pools]
+        expect(pooled == POOLED, f"the pooling layers of build_cnn(1) output feature maps of size {pooled} for "
+               f"32 x 32 images, specified {POOLED}: each MaxPool2d(2) (window 2, stride 2) halves the size")
 
 
 @pytest.mark.task("build_cnn")
@@ -437,6 +536,81 @@ def test_init_weights_biases_zero_batchnorm_one(student, rng, builder):
             expect(bool(np.all(v == 1)), f"{builder}: batch-norm weight (gamma) '{key}' should be 1")
 
 
+def nested_model(student) -> tuple:
+    """A model, built in the worker from torch.nn classes, with every specified kind at depth 1 to 3: in
+    nested nn.Sequential, nn.ModuleList and nn.ModuleDict containers (names below)."""
+    def make(cls: str, *args, **kwargs):
+        return student.call(student.attr("nn", cls), *args, **kwargs)
+
+    conv_a, conv_b = make("Conv2d", 6, 24, 3), make("Conv2d", 24, 32, 3, bias=False)
+    inner = make("Sequential", make("BatchNorm2d", 24), make("ReLU"))
+    block = make("Sequential", conv_a, inner)
+    heads = make("ModuleList", [make("Linear", 64, 48), make("Sequential", make("BatchNorm1d", 48),
+                                                              make("Linear", 48, 40))])
+    parts = make("ModuleDict", {"convs": make("ModuleList", [block, conv_b]), "heads": heads,
+                                "norm": make("BatchNorm2d", 32)})
+    return make("Sequential", parts)
+
+
+NESTED_KINDS = {  # state_dict prefix -> (kind, depth) of the nested model
+    "0.convs.0.0": ("Conv2d", 4), "0.convs.0.1.0": ("BatchNorm2d", 5), "0.convs.1": ("Conv2d", 3),
+    "0.heads.0": ("Linear", 3), "0.heads.1.0": ("BatchNorm1d", 4), "0.heads.1.1": ("Linear", 4),
+    "0.norm": ("BatchNorm2d", 2),
+}
+
+
+@pytest.mark.task("init_weights")
+def test_init_weights_reaches_every_layer_at_any_depth(student, rng):
+    """Every Conv2d, Linear, BatchNorm1d and BatchNorm2d is initialised wherever it sits in the model."""
+    need_setup(student, "parameter_shapes", "parameter_arrays", "load_state_arrays", "manual_seed")
+    model = nested_model(student)
+    shapes = student.call("parameter_shapes", model)
+    expect(isinstance(shapes, dict), "could not read the model's parameters")
+    junk = {k: np.full(s, 0.5 if len(s) > 1 else (3.0 if k.endswith("weight") else 0.7), dtype=np.float32)
+            for k, s in shapes.items()}
+    student.call("load_state_arrays", model, junk, False)
+    student.call("manual_seed", seed_of(rng))
+    student.call("init_weights", model)
+    params = student.call("parameter_arrays", model)
+    expect(isinstance(params, dict) and set(params) == set(shapes), "could not read the initialised parameters")
+    missed = []
+    for prefix, (kind, depth) in NESTED_KINDS.items():
+        weight = np.asarray(params[prefix + ".weight"], np.float64)
+        bias = params.get(prefix + ".bias")
+        if kind == "Conv2d":
+            target = math.sqrt(2.0 / (weight.shape[0] * weight.shape[2] * weight.shape[3]))
+            ok = abs(float(weight.std()) / target - 1) < 0.15
+        elif kind == "Linear":
+            ok = abs(float(weight.std()) / 0.01 - 1) < 0.15
+        else:
+            ok = bool(np.all(weight == 1))
+        ok = ok and (bias is None or bool(np.all(np.asarray(bias) == 0)))
+        if not ok:
+            missed.append(f"a {kind} at depth {depth - 1}")
+    expect(not missed, f"did not initialise {', '.join(missed)} of a model with nested containers "
+           "(nn.Sequential inside nn.Sequential, nn.ModuleList, nn.ModuleDict): loop over model.modules(), which "
+           "visits every module at any depth (model.children() and iterating the model see only the top level), "
+           "and handle nn.Conv2d, nn.Linear, nn.BatchNorm1d and nn.BatchNorm2d")
+
+
+@pytest.mark.task("init_weights")
+def test_init_weights_returns_the_same_model(student, rng):
+    need_setup(student, "manual_seed")
+    model = student.call("build_mlp", 1)
+    student.call("manual_seed", seed_of(rng))
+    returned = student.call("init_weights", model)
+    expect(returned is not None, "returned None: end it with `return model` (the docstring's "
+           "return value, so that `model = init_weights(build_cnn(3))` works)")
+    mark = int(rng.integers(1, 2**30))
+    student.set_attr(model, "_mlplab_mark", mark)
+    try:
+        same = student.attr(returned, "_mlplab_mark") == mark
+    except StudentError:
+        same = False
+    expect(same, "should return the model it was given (the same object, initialised in place), "
+           "not a copy or another object: `return model`")
+
+
 # --------------------------------------------------------------------------- train_one_epoch
 def train_setup(student, ref, rng, n=24, batch=8, lr=0.05, weight_decay=5e-4, size=16):
     """Same CNN state, data and optimiser in the worker and here."""
@@ -509,20 +683,47 @@ def test_train_one_epoch_one_step_lowers_loss(student, ref, rng):
     model, batches, opt, trusted, _, _, start, (x, y) = train_setup(student, ref, rng, n=16, batch=16, lr=0.01,
                                                                      weight_decay=0.0)
 
-    def trusted_loss(state):
+    def trusted_loss(state, probabilities=False):
         ref.load_state_arrays(trusted, state)
         trusted.train()
         with torch.no_grad():
-            return float(F.cross_entropy(trusted(torch.as_tensor(x)), torch.as_tensor(y)))
+            scores = trusted(torch.as_tensor(x))
+            return float(F.cross_entropy(scores.softmax(dim=1) if probabilities else scores, torch.as_tensor(y)))
 
     before = trusted_loss(start)
+    on_probabilities = trusted_loss(start, probabilities=True)
     got = student.call("train_one_epoch", model, batches, opt, "cpu")
     loss, _ = result_dict("train_one_epoch", got)
     after = trusted_loss(student.call("state_arrays", model))
+    expect(abs(loss - on_probabilities) > 1e-4 * on_probabilities, "the loss was computed on probabilities "
+           "(softmax of the scores): pass the raw scores (logits) to F.cross_entropy, which applies log-softmax "
+           "itself; on probabilities the loss hardly moves and its gradients are tiny")
     expect(abs(loss - before) <= 1e-4 * before, "the returned loss should be the loss of the "
            "batch before the update")
     expect(after < before - 1e-4, "one step of train_one_epoch on a fixed batch did not lower its loss: "
            "check the sign of the update (loss.backward(), then optimizer.step())")
+
+
+@pytest.mark.task("train_one_epoch")
+def test_train_one_epoch_one_optimizer_step_per_batch(student, ref, rng):
+    """The loop draws each batch once and takes one optimiser step per batch, right after it: "BSBSBS"."""
+    need_check_import(student, "loop_events", "train_one_epoch")
+    model, batches, opt, *_ = train_setup(student, ref, rng, n=18, batch=6, size=8)
+    report = student.call("loop_events", student.get("train_one_epoch"), model, batches, opt, "cpu")
+    expect(isinstance(report, dict) and {"events", "passes", "batches", "error"} <= set(report),
+           "could not follow the training loop")
+    if int(report["passes"]) > 1:
+        raise GradeFailure(f"iterated over the batches {report['passes']} times: loop over them "
+                           "once (the engine's batches are reshuffled and augmented on every pass; a stream can "
+                           "be read only once), computing the loss, the step and the statistics in that one loop")
+    expect(not report["error"], f"failed on batches that can be iterated once: {report['error']}")
+    events = str(report["events"])
+    steps, drawn = events.count("S"), events.count("B")
+    expect(drawn == 3, f"drew {drawn} of the 3 batches")
+    expect(steps == drawn, f"took {steps} optimizer steps for {drawn} batches: call "
+           "optimizer.step() once per batch, inside the loop (one step per epoch is plain gradient accumulation)")
+    expect(events == "BS" * drawn, f"the optimizer steps do not follow their batches (batch B, step S: {events}): "
+           "for each batch compute the loss, backward, then optimizer.step() before drawing the next batch")
 
 
 @pytest.mark.task("train_one_epoch")
@@ -583,12 +784,38 @@ def test_evaluate_matches_eval_mode_loss_and_accuracy(student, ref, rng, builder
     err = abs(loss - want_loss) / want_loss
     if err >= 1e-4 or abs(acc - want_acc) > 1e-6:
         batch_means = [float(F.cross_entropy(scores[i:i + 16], labels[i:i + 16])) for i in range(0, len(y), 16)]
+        on_probabilities = float(F.cross_entropy(scores.softmax(dim=1), labels))
         if abs(loss - float(np.mean(batch_means))) < 1e-5 * want_loss:
             hint = "weight each batch by its size: the last batch is smaller"
+        elif abs(loss - on_probabilities) < 1e-4 * on_probabilities:
+            hint = ("the loss was computed on probabilities: pass the raw scores (logits) to F.cross_entropy, "
+                    "which applies log-softmax itself")
         else:
             hint = "call model.eval() first (dropout off, batch norm with running averages)"
         raise GradeFailure(f"loss relative error {err:.1e} (needs < 1e-04), accuracy off by "
                            f"{abs(acc - want_acc):.3f}: {hint}")
+
+
+@pytest.mark.task("evaluate")
+def test_evaluate_reads_the_batches_once(student, ref, rng):
+    """Batches that can be iterated only once (a stream) give the same result as a list: one pass."""
+    need_check_import(student, "loop_events", "evaluate")
+    model, batches, trusted, x, y = eval_setup(student, ref, rng, "build_cnn")
+    report = student.call("loop_events", student.get("evaluate"), model, batches, None, "cpu")
+    expect(isinstance(report, dict) and {"events", "passes", "batches", "error", "result"} <= set(report),
+           "could not follow the evaluation loop")
+    if int(report["passes"]) > 1:
+        raise GradeFailure(f"iterated over the batches {report['passes']} times (e.g. once to count the "
+                           "samples, once for the loss): loop over them once and count the samples in that loop; "
+                           "a stream of batches can be read only once, and a second pass doubles the work")
+    expect(not report["error"], f"failed on batches that can be iterated once: {report['error']}")
+    expect(int(report["batches"]) == math.ceil(len(y) / 16), f"drew {report['batches']} of the "
+           f"{math.ceil(len(y) / 16)} batches")
+    loss, acc = result_dict("evaluate", report["result"])
+    scores = trusted_scores(trusted, x, train=False)
+    want_loss = float(F.cross_entropy(scores, torch.as_tensor(y)))
+    err = abs(loss - want_loss) / want_loss
+    expect(err < 1e-4, f"on batches read in one pass the loss relative error is {err:.1e} (needs < 1e-04)")
 
 
 @pytest.mark.task("evaluate")

@@ -1,6 +1,6 @@
 """Which catalogued bugs the notebooks' visible checks already catch (before a student submits).
 
-For each bug of a notebook whose visible checks run on a CPU in moments (01-04), the notebook's code is
+For each bug of a notebook whose visible checks run on a CPU in moments (all five: 05 uses tiny models and no data), the notebook's code is
 built the way a student's kernel holds it: the reference code of the earlier notebooks and this notebook's
 definitions (``grading_code``) with the bug's cell(s) swapped in, all in one namespace. Then every visible
 check cell (grade id ``*_check``) after the bug's cell runs in notebook order, with the data cells
@@ -23,7 +23,7 @@ from typing import Any
 from mlplab.coursedir import CourseDir, course_root, source_dir, source_notebooks
 from mlplab.notebooks import Cell, grading_code, read_cells
 
-MEASURED = ("01_layers", "02_normalization", "03_fc_net", "04_optim_solver")  # 05's checks need PyTorch and data
+MEASURED = ("01_layers", "02_normalization", "03_fc_net", "04_optim_solver", "05_mlp_vs_cnn")  # 05: tiny, no data
 CHECK_SECONDS = 300  # a check running longer counts as caught (a student sees it hang)
 
 

@@ -43,6 +43,10 @@ __all__ = [
     "record_grad_mode",
     "grad_mode_log",
     "optimizer_lr",
+    "layer_shapes",
+    "OnceBatches",
+    "once_batches",
+    "loop_events",
 ]
 
 
@@ -362,3 +366,94 @@ def count_host_syncs(fn: Any, model: nn.Module, batches: Any, *args: Any, **kwar
             else:
                 setattr(torch.Tensor, name, original)
     return {key: state[key] for key in ("inside", "outside", "batches", "first_inside")}
+
+
+# --------------------------------------------------------------------------- what a loop does with its batches
+def layer_shapes(model: nn.Module, example_shape: tuple[int, ...]) -> list[dict]:
+    """One dict per leaf-module *call* of an eval-mode forward pass on zeros of ``example_shape``:
+    ``{"name", "type", "in_shape", "out_shape"}`` (shapes as lists of ints), in call order.
+
+    Example: the spatial size of every feature map, ``[r["out_shape"][2:] for r in layer_shapes(cnn, (1, 3, 32, 32))]``.
+    """
+    rows: list[dict] = []
+
+    def hook(module, inputs, output, name):
+        first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
+        rows.append({"name": name, "type": type(module).__name__,
+                     "in_shape": [int(n) for n in first.shape] if first is not None else [],
+                     "out_shape": [int(n) for n in output.shape] if isinstance(output, torch.Tensor) else []})
+
+    leaves = {name: m for name, m in model.named_modules() if not any(True for _ in m.children())}
+    hooks = [m.register_forward_hook(lambda mod, i, o, name=name: hook(mod, i, o, name)) for name, m in leaves.items()]
+    modes = {m: m.training for m in model.modules()}
+    first_param = next(iter(model.parameters()), None)
+    example = torch.zeros(tuple(example_shape), device=first_param.device if first_param is not None else None)
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(example)
+    finally:
+        for h in hooks:
+            h.remove()
+        for m, training in modes.items():
+            m.training = training
+    return rows
+
+
+class OnceBatches:
+    """``batches`` seen as a stream: it can be iterated only ONCE (a second ``iter()`` raises), like a
+    generator or a data loader that reads from disk. ``len()`` still works. ``passes`` counts the
+    attempts to iterate and ``drawn`` the batches handed out."""
+
+    def __init__(self, batches: Any, events: list | None = None) -> None:
+        self.batches, self.passes, self.drawn = batches, 0, 0
+        self.events = events if events is not None else []
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[Any]:
+        self.passes += 1
+        if self.passes > 1:
+            raise RuntimeError("these batches can be iterated only once (like a stream): loop over them once, "
+                               "computing everything you need in that one loop")
+        return self._walk()
+
+    def _walk(self) -> Iterator[Any]:
+        for batch in self.batches:
+            self.drawn += 1
+            self.events.append("B")
+            yield batch
+
+
+def once_batches(batches: Any) -> OnceBatches:
+    """A view of ``batches`` that can be iterated only once (see :class:`OnceBatches`)."""
+    return OnceBatches(batches)
+
+
+def loop_events(fn: Any, model: nn.Module, batches: Any, optimizer: torch.optim.Optimizer | None = None,
+                *args: Any, **kwargs: Any) -> dict:
+    """Run ``fn(model, once, optimizer, *args, **kwargs)`` (or ``fn(model, once, *args, **kwargs)`` without an
+    optimiser) on a one-shot view ``once`` of ``batches`` and report what happened, in order.
+
+    Returns ``{"events": str, "passes": int, "batches": int, "error": str, "result": ...}``: ``events`` has a
+    ``"B"`` for each batch drawn and an ``"S"`` for each ``optimizer.step()``, so one step per batch reads
+    ``"BSBSBS"``; ``passes`` counts the attempts to iterate over the batches; ``error`` is the message of an
+    exception ``fn`` raised (then ``result`` is None).
+    """
+    events: list[str] = []
+    once = OnceBatches(batches, events)
+    handle = None
+    if optimizer is not None:
+        handle = optimizer.register_step_post_hook(lambda *_: events.append("S"))
+    result, error = None, ""
+    try:
+        result = fn(model, once, optimizer, *args, **kwargs) if optimizer is not None else fn(model, once, *args,
+                                                                                                  **kwargs)
+    except Exception as exc:  # reported to the caller, which says what went wrong
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if handle is not None:
+            handle.remove()
+    return {"events": "".join(events), "passes": once.passes, "batches": once.drawn, "error": error,
+            "result": result if isinstance(result, dict) else None}
