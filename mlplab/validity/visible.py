@@ -1,11 +1,11 @@
 """Which catalogued bugs the notebooks' visible checks already catch (before a student submits).
 
-For each bug of a notebook whose visible checks run on a CPU in moments (all five; 05 uses tiny models and
-no data), the notebook's code is built the way a student's kernel holds it: the reference code of the earlier
-notebooks and this notebook's definitions (``grading_code``) with the bug's cell(s) swapped in, all in one namespace. Then every visible
-check cell (grade id ``*_check``) after the bug's cell runs in notebook order, with the data cells
-(``*_data``) it reads; the bug is caught when one of them raises (a failed ``assert`` or any other error,
-which a student sees as well). Runs in-process: the bugs and checks are the course's own trusted code.
+For each bug of a notebook whose visible checks run on a CPU in moments (all five; 05 uses tiny models and no
+data), the notebook's code is built the way a student's kernel holds it: the reference code of the earlier
+notebooks and this notebook's definitions (``grading_code``) with the bug's cell(s) swapped in, all in one
+namespace. Then every visible check cell (grade id ``*_check``) after the bug's cell runs in notebook order,
+with the data cells (``*_data``) it reads; the bug is caught when one of them raises (a failed ``assert`` or any
+other error, which a student sees as well). Runs in-process: the bugs and checks are the course's own trusted code.
 """
 
 from __future__ import annotations
