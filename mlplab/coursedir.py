@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from mlplab.notebooks import nbgrader_meta, read_cells
+from mlplab.notebooks import nbgrader_meta, read_cells, solution_code_cells
 
 ASSIGNMENT = "mlp"
 
@@ -184,6 +184,11 @@ class CourseDir:
 
     def manual_tasks(self) -> dict[str, ManualTask]:
         return manual_tasks(self.root)
+
+    def solution_cells(self, stem: str) -> dict[str, str]:
+        """grade_id -> source (markers kept) of every code solution cell of the source notebook ``stem``, in
+        notebook order: the reference answers."""
+        return solution_code_cells(json.loads((self.source / f"{stem}.ipynb").read_text())["cells"])
 
 
 def source_dir(root: Path | None = None) -> Path:

@@ -7,14 +7,10 @@ the solution markers, that a wrong answer is killed in its own task, that a muta
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 import mlplab.coursedir as coursedir
 from mlplab.coursedir import CourseDir, content_hash, course_root
-from mlplab.notebooks import nbgrader_meta
-from mlplab.validity.mutants import _cell_source
 from mlplab.validity.mutation import (
     INPUTS_RE,
     MUTATION_REPORT,
@@ -38,14 +34,13 @@ def test_solution_lines_are_only_those_between_the_markers():
     assert region == {2, 3}
 
 
-def _reference_sources() -> dict[str, str]:
-    out = {}
-    for nb in CourseDir(course_root()).source_notebooks():
-        for cell in json.loads(nb.read_text())["cells"]:
-            meta = nbgrader_meta(cell)
-            if meta.get("solution") and cell.get("cell_type") == "code":
-                out[meta["grade_id"]] = solution_lines(_cell_source(cell))
-    return out
+def _reference_sources() -> dict[str, tuple[str, set[int]]]:
+    course = CourseDir(course_root())
+    return {
+        grade_id: solution_lines(marked)
+        for nb in course.source_notebooks()
+        for grade_id, marked in course.solution_cells(nb.stem).items()
+    }
 
 
 def test_mutants_change_one_line_inside_the_solution_markers():
@@ -118,3 +113,10 @@ def test_mutation_score_page_is_fresh():
     assert match and match.group(1) == inputs_hash(), (
         "docs/mutation-score.md is stale: run `mlplab validate-graders --mutation`"
     )
+
+
+def test_course_solution_cells_are_the_marked_code_answers():
+    cells = CourseDir(course_root()).solution_cells("01_layers")
+    assert "relu_forward_solution" in cells and "affine_forward_solution" in cells
+    assert list(cells).index("affine_forward_solution") < list(cells).index("relu_forward_solution")
+    assert all("### BEGIN SOLUTION" in source for source in cells.values())

@@ -18,18 +18,17 @@ evenly over the candidates, deterministic) to bound the run time.
 from __future__ import annotations
 
 import ast
-import json
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlplab.coursedir import CourseDir, content_hash, course_root, source_notebooks
-from mlplab.notebooks import defined_names, nbgrader_meta
+from mlplab.coursedir import CourseDir, content_hash, course_root
+from mlplab.notebooks import defined_names
 from mlplab.validity.catalogue import lost_points, table_cell
 from mlplab.validity.jobs import Job, run_all, worker_init
-from mlplab.validity.mutants import MARKER, _cell_source
+from mlplab.validity.mutants import MARKER
 from mlplab.validity.plan import make_plan
 from mlplab.validity.reach import SEED_COSTS, reached_tasks, trace_reference
 
@@ -98,15 +97,13 @@ def mutation_cases(task_ids: set[str], limit: int = DEFAULT_LIMIT, root: Path | 
     from cosmic_ray.plugins import get_operator
 
     cases = []
-    for nb in source_notebooks(root):
-        cells = json.loads(nb.read_text())["cells"]
-        for cell in cells:
-            meta = nbgrader_meta(cell)
-            grade_id = meta.get("grade_id") or ""
+    course = CourseDir(root or course_root())
+    for nb in course.source_notebooks():
+        for grade_id, marked in course.solution_cells(nb.stem).items():
             task = grade_id.removesuffix("_solution")
-            if not meta.get("solution") or cell.get("cell_type") != "code" or task not in task_ids:
+            if task not in task_ids:
                 continue
-            source, region = solution_lines(_cell_source(cell))
+            source, region = solution_lines(marked)
             seen = {source}
             found = []
             for op_name in OPERATORS:
