@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from mlplab.notebooks import nbgrader_meta, read_cells
+from mlplab.notebooks import nbgrader_meta, read_cells, solution_code_cells
 
 ASSIGNMENT = "mlp"
 
@@ -185,6 +185,11 @@ class CourseDir:
     def manual_tasks(self) -> dict[str, ManualTask]:
         return manual_tasks(self.root)
 
+    def solution_cells(self, stem: str) -> dict[str, str]:
+        """grade_id -> source (markers kept) of every code solution cell of the source notebook ``stem``, in
+        notebook order: the reference answers."""
+        return solution_code_cells(json.loads((self.source / f"{stem}.ipynb").read_text())["cells"])
+
 
 def source_dir(root: Path | None = None) -> Path:
     return CourseDir(root or course_root()).source
@@ -257,7 +262,7 @@ def _notebook_digest(path: Path) -> bytes:
         return path.read_bytes()
 
 
-def content_hash(root: Path | None = None) -> str:
+def content_hash(root: Path | None = None, *, toolkit: bool = True, extra: tuple[tuple[str, bytes], ...] = ()) -> str:
     """sha256 (hex) of everything a grade depends on, so a change to any of it regrades:
 
     * the installed toolkit: every ``.py`` of the ``mlplab`` package (:data:`TOOLKIT`, which a course made with
@@ -268,6 +273,10 @@ def content_hash(root: Path | None = None) -> str:
 
     Paths enter relative to their folder, so the same toolkit and course hash the same wherever they live.
     Autograde's result cache, the grading service's cache and the grader catalogue all key on it.
+
+    ``toolkit=False`` leaves the toolkit out (the mutation score keys on the course's graders and reference
+    only, so an unrelated toolkit change does not demand its long re-run); ``extra`` adds named inputs
+    (e.g. the mutation operators).
     """
     root = (root or course_root()).resolve()
     digest = hashlib.sha256()
@@ -283,7 +292,7 @@ def content_hash(root: Path | None = None) -> str:
             and ".ipynb_checkpoints" not in p.parts
         )
 
-    for path in files(TOOLKIT, (".py",)):
+    for path in files(TOOLKIT, (".py",)) if toolkit else ():
         add("mlplab/" + path.relative_to(TOOLKIT).as_posix(), path.read_bytes())
     course = CourseDir(root)
     for path in files(course.graders, (".py", ".ini")):
@@ -291,4 +300,6 @@ def content_hash(root: Path | None = None) -> str:
     for path in files(course.source, (".py", ".ipynb")):
         data = _notebook_digest(path) if path.suffix == ".ipynb" else path.read_bytes()
         add(path.relative_to(root).as_posix(), data)
+    for name, data in extra:
+        add("extra/" + name, data)
     return digest.hexdigest()

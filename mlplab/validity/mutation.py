@@ -18,17 +18,17 @@ evenly over the candidates, deterministic) to bound the run time.
 from __future__ import annotations
 
 import ast
-import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlplab.coursedir import CourseDir, source_notebooks
-from mlplab.notebooks import defined_names, nbgrader_meta
+from mlplab.coursedir import CourseDir, content_hash, course_root
+from mlplab.notebooks import defined_names
 from mlplab.validity.catalogue import lost_points, table_cell
 from mlplab.validity.jobs import Job, run_all, worker_init
-from mlplab.validity.mutants import MARKER, _cell_source
+from mlplab.validity.mutants import MARKER
 from mlplab.validity.plan import make_plan
 from mlplab.validity.reach import SEED_COSTS, reached_tasks, trace_reference
 
@@ -97,15 +97,13 @@ def mutation_cases(task_ids: set[str], limit: int = DEFAULT_LIMIT, root: Path | 
     from cosmic_ray.plugins import get_operator
 
     cases = []
-    for nb in source_notebooks(root):
-        cells = json.loads(nb.read_text())["cells"]
-        for cell in cells:
-            meta = nbgrader_meta(cell)
-            grade_id = meta.get("grade_id") or ""
+    course = CourseDir(root or course_root())
+    for nb in course.source_notebooks():
+        for grade_id, marked in course.solution_cells(nb.stem).items():
             task = grade_id.removesuffix("_solution")
-            if not meta.get("solution") or cell.get("cell_type") != "code" or task not in task_ids:
+            if task not in task_ids:
                 continue
-            source, region = solution_lines(_cell_source(cell))
+            source, region = solution_lines(marked)
             seen = {source}
             found = []
             for op_name in OPERATORS:
@@ -177,19 +175,38 @@ def score_table(results: list[dict], table_order: list[str]) -> str:
 # -- the mutation score (cosmic-ray operators on the reference answers) ---------------------------------
 
 MUTATION_REPORT = Path("docs") / "mutation-score.md"
+INPUTS_RE = re.compile(r"<!-- mutation inputs sha256: ([0-9a-f]{64}) -->")
 
 
-def validate_mutation(limit: int, processes: int = 2, root: Path | None = None, progress: Any = None) -> dict:
-    """Grade every library mutant (:func:`mutation_cases`), each where it can reach; returns the JSON-able summary."""
+def inputs_hash(root: Path | None = None) -> str:
+    """What the mutation score depends on: the course's graders (with ``mutation_equivalents.py``), the source
+    notebooks' code cells (the reference answers) and labutils, and :data:`OPERATORS` -- not the toolkit, so
+    an unrelated toolkit change does not call for the long re-run. ``DEFAULT_LIMIT`` is not an input: the
+    page records the limit it was made with."""
+    return content_hash(root or course_root(), toolkit=False, extra=(("operators", "\n".join(OPERATORS).encode()),))
+
+
+def validate_mutation(
+    limit: int,
+    processes: int = 2,
+    root: Path | None = None,
+    progress: Any = None,
+    tasks: set[str] | None = None,
+) -> dict:
+    """Grade every library mutant (:func:`mutation_cases`), each where it can reach; returns the JSON-able summary.
+
+    ``tasks`` restricts the run to those tasks' solution cells (and traces only their notebooks, with only those
+    tasks graded): a quick partial score, e.g. for a test; ``None`` is the whole course."""
     started = time.monotonic()
     worker_init()
     from grader_tests.conftest import REFERENCE_PARTS
 
     plan = make_plan(root)
-    stems = sorted({t.notebook for t in plan.table.values()})
-    stem_tasks = {s: [t for t, v in plan.table.items() if v.notebook == s] for s in stems}
+    chosen = set(plan.table) if tasks is None else set(plan.table) & set(tasks)
+    stems = sorted({v.notebook for t, v in plan.table.items() if t in chosen})
+    stem_tasks = {s: [t for t, v in plan.table.items() if v.notebook == s and t in chosen] for s in stems}
     _traced, accessed, graphs = trace_reference(plan, stem_tasks, REFERENCE_PARTS, processes, progress)
-    cases = mutation_cases(set(plan.table), limit, plan.root)
+    cases = mutation_cases(chosen, limit, plan.root)
     jobs = []
     for case in cases:
         names = defined_names(plan.references[case.stem][case.cell]) | defined_names(case.source)
@@ -227,7 +244,8 @@ def validate_mutation(limit: int, processes: int = 2, root: Path | None = None, 
         "results": results,
         "stale_equivalents": stale,
         "seconds": round(time.monotonic() - started, 1),
-        "task_order": list(plan.table),
+        "task_order": [t for t in plan.table if t in chosen],
+        "inputs": inputs_hash(plan.root),
     }
 
 
@@ -242,6 +260,8 @@ def render_mutation(summary: dict) -> str:
         "A mutant is *killed* when it loses points in its own task and in no other, *leaked* when it costs "
         "points in another task, *equivalent* when `grader_tests/mutation_equivalents.py` says why it "
         "computes the same thing.",
+        "",
+        f"<!-- mutation inputs sha256: {summary['inputs']} -->",
         "",
         f"Score: **{summary['killed']} / {summary['scored']} = {100 * summary['score']:.1f} %** of the "
         f"non-equivalent mutants killed in their own task only ({summary['mutants']} mutants).",
