@@ -275,6 +275,12 @@ def grading_process(slot: int, env: dict[str, str]) -> GradingProcess:
         return _processes[key]
 
 
+def current_grading_process(slot: int) -> GradingProcess | None:
+    """The persistent grading process of job slot ``slot``, if one was started."""
+    with _processes_lock:
+        return _processes.get(str(slot))
+
+
 def close_grading_processes() -> None:
     """End every persistent grading process of this process (``mlplab autograde`` does at the end)."""
     with _processes_lock:
