@@ -11,8 +11,9 @@ import pytest
 
 from mlplab.autograde import Job, close_grading_processes, current_grading_process, grade_job
 
-from .conftest import ROOT, slot
-from .submissions import build, scores
+from .helpers.paths import ROOT
+from .helpers.slots import slot
+from .helpers.submissions import build, scores
 
 SLOT = 12  # of this xdist worker's range (see conftest.slot)
 

@@ -26,7 +26,7 @@ import pytest
 
 from mlplab.service.hub import STOP_DEADLINE_S, descendants, free_port, proxy_command
 
-from .submissions import build
+from .helpers.submissions import build
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = "mlp-ada"  # the demo's own accounts (the command has no --prefix)
