@@ -4,8 +4,12 @@ Every submission in ``submitted/<student>/mlp/`` is an independent job:
 
 1. its files are copied into a private workspace (the submission itself is
    never opened for writing);
-2. ``mlplab grade`` runs on the copy in its own trusted process, which starts
-   sandboxed workers for the student code (see :mod:`mlplab.sandbox.host.launch`);
+2. ``mlplab grade`` runs on the copy in a trusted grading process, which starts a fresh
+   sandbox with workers for the student code (see :mod:`mlplab.sandbox.host.launch`). Each job slot
+   keeps one persistent grading process (:class:`GradingProcess`, :mod:`mlplab.grading.server`)
+   that grades submission after submission, so the interpreter start, the imports and the grader
+   collection are paid once per slot, not once per submission; every submission still gets its own
+   sandbox and memory budget;
 3. the result (a value-only JSON object) is cached under
    ``autograded/.mlplab/<student>.json`` with a hash of the submission and the
    content hash of the toolkit, graders and reference (:func:`mlplab.coursedir.content_hash`), so
@@ -19,15 +23,19 @@ notebooks that ``nbgrader generate_feedback`` turns into feedback HTML.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import queue
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -75,8 +83,9 @@ def submission_hash(path: Path) -> str:
 def grade_job(job: Job, slot: int = 0, root: str | None = None) -> dict:
     """Grade one submission in a private copy; always returns a result object.
 
-    Runs ``mlplab grade --json`` in a separate trusted process so that nothing a
-    submission does can take down the batch.
+    Runs ``mlplab grade --json`` in a separate trusted process (the slot's persistent
+    :class:`GradingProcess`, or a new process per submission with ``MLPLAB_PROCESS_PER_SUBMISSION=1``)
+    so that nothing a submission does can take down the batch.
     """
     started = time.monotonic()
     src = Path(job.path)
@@ -87,19 +96,25 @@ def grade_job(job: Job, slot: int = 0, root: str | None = None) -> dict:
         env = {**os.environ, **dict(job.env), "MLPLAB_SANDBOX_SLOT": str(slot)}
         if root:
             env["MLPLAB_COURSE_ROOT"] = root
-        cmd = [sys.executable, "-m", "mlplab", "grade", str(copy), "--json"]
-        if job.unsafe:
-            cmd.append("--unsafe-no-sandbox")
+        argv = ["grade", str(copy), "--json"] + (["--unsafe-no-sandbox"] if job.unsafe else [])
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=job.timeout_s, env=env)
+            if env.get(PER_SUBMISSION_ENV) == "1":
+                proc = subprocess.run([sys.executable, "-m", "mlplab", *argv], capture_output=True, text=True,
+                                      timeout=job.timeout_s, env=env)
+                code, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+            else:
+                code, stdout, stderr = grading_process(slot, env).run(argv, job.timeout_s)
         except subprocess.TimeoutExpired:
             log.warning("grading %s took longer than %g s and was stopped", job.student, job.timeout_s)
             return _failed(job, f"grading took longer than {job.timeout_s:g} s and was stopped", started, root)
-        if proc.returncode != 0:
-            log.warning("grading %s failed (exit %s):\n%s", job.student, proc.returncode, proc.stderr[-4000:])
-            return _failed(job, (proc.stderr.strip().splitlines() or ["grading failed"])[-1], started, root)
+        except GradingProcessDied as exc:
+            log.warning("grading %s: %s", job.student, exc)
+            return _failed(job, str(exc), started, root)
+        if code != 0:
+            log.warning("grading %s failed (exit %s):\n%s", job.student, code, stderr[-4000:])
+            return _failed(job, (stderr.strip().splitlines() or ["grading failed"])[-1], started, root)
         try:
-            result = GradeResult.from_json(json.loads(proc.stdout))
+            result = GradeResult.from_json(json.loads(stdout))
         except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
             return _failed(job, "the grader produced no result", started, root)
         return _record(job, result, started)
@@ -111,6 +126,168 @@ def _record(job: Job, result: GradeResult, started: float) -> dict:
     """A job's outcome as the result cache and the gradebook writer keep it: the ``mlplab grade --json`` object
     (:meth:`GradeResult.to_json`) with the student and the seconds it took."""
     return {**result.to_json(), "student": job.student, "seconds": round(time.monotonic() - started, 3)}
+
+
+# -- persistent grading processes -------------------------------------------------
+
+PER_SUBMISSION_ENV = "MLPLAB_PROCESS_PER_SUBMISSION"  # "1": the old way, one `mlplab grade` per submission
+MAX_SUBMISSIONS_PER_PROCESS = 200  # then a fresh process (bounds whatever a long run accumulates)
+PR_SET_PDEATHSIG = 1
+STAMP_EVERY_S = 5.0
+
+
+class GradingProcessDied(RuntimeError):
+    """The grading process ended while grading (its message is one sentence for the result's errors)."""
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: SIGKILL this child when the thread that started it (a long-lived one) exits."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class GradingProcess:
+    """One persistent ``python -m mlplab.grading.server`` (trusted; see :mod:`mlplab.grading.server`).
+
+    Started from the sandbox module's long-lived spawner thread with PR_SET_PDEATHSIG, so it dies with
+    the process that uses it (a stopped service leaves no grading behind). :meth:`run` grades one
+    submission; a timeout kills the process (and with it the submission's sandbox), the next request
+    starts a new one.
+    """
+
+    def __init__(self, env: dict[str, str]) -> None:
+        from mlplab.sandbox.host.protocol import spawn
+
+        self.env = env
+        self.served = 0
+        self.stamp = _code_stamp(env.get("MLPLAB_COURSE_ROOT"))
+        self.stamped_at = time.monotonic()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        self.proc = spawn(lambda: subprocess.Popen(
+            [sys.executable, "-m", "mlplab.grading.server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._stderr, env=env, preexec_fn=_die_with_parent))
+        self._buffer = b""
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def usable(self, env: dict[str, str]) -> bool:
+        """Whether this process may grade the next submission with ``env`` (same environment, same
+        graders and reference on disk, alive, not at its submission limit). The files on disk are looked
+        at no more than once every :data:`STAMP_EVERY_S` seconds."""
+        if self.proc.poll() is not None or env != self.env or self.served >= MAX_SUBMISSIONS_PER_PROCESS:
+            return False
+        if time.monotonic() - self.stamped_at > STAMP_EVERY_S:
+            self.stamped_at = time.monotonic()
+            return _code_stamp(env.get("MLPLAB_COURSE_ROOT")) == self.stamp
+        return True
+
+    def run(self, argv: list[str], timeout: float) -> tuple[int, str, str]:
+        """``(exit code, stdout, stderr)`` of ``mlplab *argv`` run in this process."""
+        self.served += 1
+        try:
+            self.proc.stdin.write(json.dumps({"argv": argv}).encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError:
+            raise GradingProcessDied(self._death()) from None
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            ready = select.select([fd], [], [], max(0.0, left))[0] if left > 0 else []
+            if not ready:
+                self.close(kill=True)
+                raise subprocess.TimeoutExpired(argv, timeout)
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise GradingProcessDied(self._death())
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        reply = json.loads(line)
+        return int(reply["code"]), str(reply["stdout"]), str(reply["stderr"])
+
+    def _death(self) -> str:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        said = ""
+        with contextlib.suppress(OSError, ValueError):
+            self._stderr.seek(0)
+            lines = [ln for ln in self._stderr.read()[-4000:].decode(errors="replace").splitlines() if ln.strip()]
+            said = lines[-1].strip()[:300] if lines else ""
+        self.close()
+        return f"the grading process ended while grading (exit {self.proc.returncode})" + (f": {said}" if said else "")
+
+    def close(self, kill: bool = False) -> None:
+        """End the process (closing its input ends it; killed at once with ``kill``, else if it does not go
+        within 2 s)."""
+        if kill:
+            self.proc.kill()
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        with contextlib.suppress(OSError):
+            self.proc.stdout.close()
+        with contextlib.suppress(OSError):
+            self._stderr.close()
+
+
+_processes: dict[str, GradingProcess] = {}
+_processes_lock = threading.Lock()
+
+
+def _code_stamp(root: str | None) -> tuple:
+    """Names, sizes and modification times of the graders, the reference and the toolkit: a process
+    that imported them is replaced when any of them changes on disk (a course edited under the service)."""
+    from mlplab.coursedir import course_root
+
+    try:
+        base = Path(root) if root else course_root()
+    except Exception:  # noqa: BLE001 - no course: nothing to compare
+        return ()
+    stamp = []
+    for folder in (base / "grader_tests", base / "source", Path(__file__).resolve().parent):
+        for path in sorted(folder.rglob("*.py")) + sorted(folder.rglob("*.ipynb")):
+            if "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
+                with contextlib.suppress(OSError):
+                    info = path.stat()
+                    stamp.append((str(path), info.st_size, info.st_mtime_ns))
+    return tuple(stamp)
+
+
+def grading_process(slot: int, env: dict[str, str]) -> GradingProcess:
+    """The persistent grading process of job slot ``slot`` (a new one when the last cannot serve ``env``)."""
+    key = str(slot)
+    with _processes_lock:
+        current = _processes.get(key)
+        if current is not None and current.usable(env):
+            return current
+        if current is not None:
+            current.close()
+        _processes[key] = GradingProcess(env)
+        return _processes[key]
+
+
+def current_grading_process(slot: int) -> GradingProcess | None:
+    """The persistent grading process of job slot ``slot``, if one was started."""
+    with _processes_lock:
+        return _processes.get(str(slot))
+
+
+def close_grading_processes() -> None:
+    """End every persistent grading process of this process (``mlplab autograde`` does at the end)."""
+    with _processes_lock:
+        processes = list(_processes.values())
+        _processes.clear()
+    for process in processes:
+        process.close()
 
 
 def _failed(job: Job, message: str, started: float, root: str | None = None) -> dict:
@@ -331,6 +508,7 @@ def autograde(
                 changed.append(student)
     finally:
         writer.close()
+        close_grading_processes()
     return AutogradeRun(
         sorted(results.items()),
         graded=sorted(j.student for j in todo),

@@ -114,6 +114,9 @@ ENVIRONMENT: dict[str, str] = {
     "MLPLAB_EXCHANGE": "nbgrader's exchange folder; read by the course's nbgrader_config.py",
     "MLPLAB_CHP": "configurable-http-proxy executable for `mlplab hub --demo`; read by mlplab/service/hub.py",
     "MLPLAB_TEST_PG_URL": "PostgreSQL server of the test suite (tests only)",
+    "MLPLAB_PROCESS_PER_SUBMISSION": "1: `mlplab autograde` and the service start one `mlplab grade` process per "
+                                     "submission instead of a persistent grading process per job slot (the "
+                                     "previous way, for comparison in the benchmarks); read by mlplab/autograde.py",
 }
 
 RESOLVED = "MLPLAB_SETTINGS_RESOLVED"

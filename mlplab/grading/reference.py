@@ -20,8 +20,13 @@ from mlplab.coursedir import course_root, source_dir, source_notebooks
 from mlplab.notebooks import CodeUnit, defined_names, grading_code, read_cells
 
 
-@lru_cache(maxsize=8)
 def _units(notebook: Path) -> tuple[CodeUnit, ...]:
+    info = notebook.stat()
+    return _parsed_units(notebook, info.st_mtime_ns, info.st_size)
+
+
+@lru_cache(maxsize=16)
+def _parsed_units(notebook: Path, mtime_ns: int, size: int) -> tuple[CodeUnit, ...]:
     return tuple(grading_code(read_cells(notebook), notebook.parent / "labutils"))  # a source notebook's course
 
 
@@ -40,7 +45,21 @@ def units_defining(names: tuple[str, ...] | list[str], root: Path | None = None)
     ``"Class.method"`` replaces one method of the student's own class by the reference method
     (:func:`method_patch`), so e.g. the Solver's training tests do not pay for a bug in its
     ``check_accuracy``; those units come after every whole definition.
+
+    Cached per (names, source notebooks): parsing the reference cost a tenth of a second per submission
+    in a grading process that grades many (the reference does not depend on any submission).
     """
+    notebooks = tuple(source_notebooks(root))
+    stamps = tuple((nb, nb.stat().st_mtime_ns, nb.stat().st_size) for nb in notebooks)
+    return list(_units_defining(tuple(names), stamps, root))
+
+
+@lru_cache(maxsize=64)
+def _units_defining(names: tuple[str, ...], stamps: tuple, root: Path | None) -> tuple[CodeUnit, ...]:
+    return tuple(_find_units_defining(names, root))
+
+
+def _find_units_defining(names: tuple[str, ...], root: Path | None) -> list[CodeUnit]:
     wanted = {n for n in names if "." not in n}
     methods = [n for n in names if "." in n]
     chosen: list[CodeUnit] = []

@@ -337,8 +337,20 @@ class RemoteProvider:
 
         with self._lock:
             if self._forkserver is None:
-                self._forkserver = Forkserver(self.config)
+                self._forkserver = Forkserver(self.config, light=self.light_modules())
             return self._forkserver
+
+    def light_modules(self) -> list[str]:
+        """The libraries the submitted notebooks that do not use PyTorch import (their workers share one zygote)."""
+        from mlplab.sandbox.host.pool import preload_modules
+
+        found: list[str] = []
+        for stem in sorted(self.submission.notebooks):
+            with contextlib.suppress(StudentError):
+                modules = preload_modules(self.units(stem))
+                if not any(m.startswith("torch") for m in modules):
+                    found += [m for m in modules if m not in found]
+        return found
 
     def start_error(self):
         """The SandboxStartError of a sandbox that could not start at all, if any."""

@@ -157,6 +157,9 @@ class GradingService:
         self._gradebook_lock = threading.Lock()  # one trusted writer at a time, whatever the workers
 
     def close(self) -> None:
+        from mlplab.autograde import close_grading_processes
+
+        close_grading_processes()
         self.queue.close()
 
     # -- deadlines (nbgrader's gradebook) ----------------------------------------------

@@ -11,11 +11,15 @@ What it starts, all under ``--dir`` (default ``hub-demo/``):
 - JupyterHub with configurable-http-proxy, a password login (printed), the hub group ``instructors``,
   and the managed service ``grader`` (``mlplab serve``) with its role.
 
-Ctrl-C (or SIGTERM) stops the hub, which stops the proxy, the service and every single-user server.
+Ctrl-C (or SIGTERM) stops the hub, which stops the proxy, the service and every single-user server;
+whatever of them is still running :data:`STOP_GRACE_S` seconds later is killed, and so is every other
+process the demo started (the service's grading processes and their sandboxes included), so that
+nothing is left :data:`STOP_DEADLINE_S` seconds after Ctrl-C (see :func:`stop_everything`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -36,6 +40,12 @@ SERVICE = "grader"
 GROUP = "instructors"
 STUDENTS = ("ada", "bob", "cy")
 COURSE_PARTS = ("source", "grader_tests", "release")
+STOP_GRACE_S = 6.0  # the hub's own orderly shutdown; then everything left is killed
+STOP_DEADLINE_S = 10.0  # promised in the guide: nothing of the demo runs this long after Ctrl-C
+# the hub stops each single-user server with SIGINT, then SIGTERM, then SIGKILL after these many seconds
+# (JupyterHub's defaults, 10 + 5 + 5, would let one slow server keep the demo alive 20 s after Ctrl-C)
+SPAWNER_STOP_TIMEOUTS = {"interrupt_timeout": 2, "term_timeout": 1, "kill_timeout": 1}
+PR_SET_CHILD_SUBREAPER = 36
 
 
 class DemoAuthenticator(Authenticator):
@@ -163,6 +173,7 @@ def hub_config(*, state: Path, course: Path, exchange: Path, accounts: list[Acco
                         "--exchange", str(exchange), "--rescan", str(rescan_s)],
         "service_env": service_env,
         "service_port": service_port,
+        "stop_timeouts": SPAWNER_STOP_TIMEOUTS,
     }
     return f"""# jupyterhub_config.py written by `mlplab hub --demo` (loopback only)
 import json
@@ -189,6 +200,8 @@ c.Spawner.default_url = "/lab"
 c.Spawner.environment = demo["spawn_env"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
+for _name, _seconds in demo["stop_timeouts"].items():
+    setattr(c.LocalProcessSpawner, _name, _seconds)
 # the grading service, started and restarted by the hub
 c.JupyterHub.services = [{{
     "name": "{SERVICE}",
@@ -252,7 +265,7 @@ def start_demo(folder: Path, *, port: int, prefix: str = "mlp-", attempts: int |
     try:
         wait_for_hub(base, proc, log)
     except BaseException:
-        stop_hub(proc)
+        stop_hub(proc, timeout=STOP_GRACE_S)
         raise
     facts = {"url": base, "service_url": f"{base}/services/{SERVICE}/", "course": str(course),
              "exchange": str(exchange), "db_url": db_url, "log": str(log),
@@ -273,14 +286,99 @@ def stop_hub(proc: subprocess.Popen, timeout: float = 30) -> None:
             proc.wait(timeout=10)
 
 
+def become_subreaper() -> bool:
+    """Make this process the child subreaper of its descendants (Linux): a process the demo started whose
+    parent exits (a single-user server of a hub that stopped, the service's grading process) is re-parented
+    here instead of to init, so :func:`descendants` still finds it. False where the kernel refuses."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _parents() -> dict[int, list[int]]:
+    """Parent pid -> child pids of every process now (from /proc; zombies included)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children, ...), live or zombie."""
+    children = _parents()
+    found: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return found
+
+
+def _reap_children() -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+
+
+def stop_everything(proc: subprocess.Popen | None, grace_s: float = STOP_GRACE_S,
+                    deadline_s: float = STOP_DEADLINE_S) -> list[int]:
+    """Stop the hub and everything the demo started, within ``deadline_s`` seconds.
+
+    SIGTERM to the hub, which stops the single-user servers, the service and the proxy in order; after
+    ``grace_s`` seconds every process still running below this one (the hub if stuck, a server, the
+    service's grading processes and their sandboxes, anything re-parented here) is killed. Returns the
+    pids still present at ``deadline_s`` (none, unless the kernel did not let them go).
+    """
+    started = time.monotonic()
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace_s)
+    while True:
+        _reap_children()
+        left = [pid for pid in descendants(os.getpid()) if _alive(pid)]
+        if not left or time.monotonic() - started > deadline_s:
+            return left
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (not merely a zombie waiting to be reaped by a parent that is not us)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def run_demo(folder: Path, port: int, attempts: int | None = None) -> int:
     """``mlplab hub --demo``: start, print the logins, wait for Ctrl-C, stop everything."""
     started = time.monotonic()
+    become_subreaper()
     try:
         proc, facts = start_demo(folder, port=port, attempts=attempts)
     except DemoError as exc:
         print(f"mlplab hub: {exc}", file=sys.stderr)
+        stop_everything(None, grace_s=0)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while starting: the hub is stopped already, sweep the rest
+        print("stopped while starting; stopping everything it had started...", file=sys.stderr)
+        stop_everything(None, grace_s=0)
+        return 130
     print(f"JupyterHub ready in {time.monotonic() - started:.0f} s at {facts['url']}  (Ctrl-C stops everything)")
     print(f"grading service: {facts['service_url']}   (also in the hub's Services menu)")
     for account in facts["accounts"]:
@@ -291,12 +389,14 @@ def run_demo(folder: Path, port: int, attempts: int | None = None) -> int:
     def request_stop(*_args) -> None:
         stop["now"] = True
 
+    # our own handlers: a shell that started the demo in the background may have left SIGINT ignored
     signal.signal(signal.SIGTERM, request_stop)
-    try:
-        while not stop["now"] and proc.poll() is None:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    print("stopping the hub, the service and the servers...")
-    stop_hub(proc)
+    signal.signal(signal.SIGINT, request_stop)
+    while not stop["now"] and proc.poll() is None:
+        time.sleep(0.2)
+    print("stopping the hub, the service and the servers...", flush=True)
+    left = stop_everything(proc)
+    if left:
+        print(f"mlplab hub: {len(left)} process(es) did not stop: {left}", file=sys.stderr)
+        return 1
     return 0

@@ -12,20 +12,33 @@ from mlplab.sandbox.host import budget as budgets
 from mlplab.sandbox.host.launch import SandboxConfig
 from mlplab.sandbox.host.protocol import ForkedWorker, SandboxStartError, Zygote, ZygoteLost
 
-PRELOAD = ("numpy", "torch", "torchvision", "matplotlib")
+PRELOAD = ("numpy", "torch", "torchvision", "matplotlib", "IPython")
 
 
 def preload_modules(units: Sequence[CodeUnit]) -> list[str]:
     """The heavy libraries ``units`` import, to import once in the zygote (trusted, before student code).
 
     ``torch._dynamo`` comes with torch: the first optimizer PyTorch builds imports it (about a second).
+    ``matplotlib.pyplot`` is imported lazily by the zygote (see :data:`mlplab.sandbox.inside.zygote.LAZY`).
     """
     modules = [m for m in PRELOAD if any(f"import {m}" in u.source or f"from {m}" in u.source for u in units)]
     if "torch" in modules:
         modules.append("torch._dynamo")
     if "matplotlib" in modules:
         modules.append("matplotlib.pyplot")
+    if "IPython" in modules:
+        modules[modules.index("IPython")] = "IPython.display"
     return modules
+
+
+def light_key(modules: Sequence[str], light: Sequence[str]) -> tuple[str, ...]:
+    """The zygote key of a worker needing ``modules``: without PyTorch, the submission's one light zygote
+    (``light``: every library its notebooks without PyTorch import), in :data:`PRELOAD` order."""
+    if any(m.startswith("torch") for m in modules):
+        return tuple(modules)
+    wanted = set(modules) | set(light)
+    order = {name: i for i, name in enumerate(PRELOAD)}
+    return tuple(sorted(wanted, key=lambda m: (order.get(m.split(".")[0], len(order)), m)))
 
 
 class Forkserver:
@@ -37,9 +50,12 @@ class Forkserver:
     workers get one sandbox each from then on (a zygote of their own), as if nothing were shared.
     """
 
-    def __init__(self, config: SandboxConfig, shared: bool = True) -> None:
+    def __init__(self, config: SandboxConfig, shared: bool = True, light: Sequence[str] = ()) -> None:
         self.config = config
         self.shared = shared
+        # the libraries of the submission's notebooks that do not use PyTorch: their workers share one
+        # zygote that imported all of them (one sandbox start instead of one per set of libraries)
+        self.light = tuple(light)
         self._zygotes: dict[tuple[str, ...], Zygote] = {}
         self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._lock = threading.Lock()
@@ -64,7 +80,7 @@ class Forkserver:
     def new_worker(self, modules: Sequence[str] = ()) -> ForkedWorker:
         """A fresh worker whose zygote imported ``modules``; SandboxStartError when no sandbox can start."""
         try:
-            return self._new_worker(tuple(modules))
+            return self._new_worker(light_key(modules, self.light))
         except SandboxStartError as exc:
             self.start_error = exc
             raise
