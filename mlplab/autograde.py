@@ -6,7 +6,7 @@ Every submission in ``submitted/<student>/mlp/`` is an independent job:
    never opened for writing);
 2. ``mlplab grade`` runs on the copy in a trusted grading process, which starts a fresh
    sandbox with workers for the student code (see :mod:`mlplab.sandbox.host.launch`). Each job slot
-   keeps one persistent grading process (:class:`GradingProcess`, :mod:`mlplab.grading.server`)
+   keeps one persistent grading process (:class:`GradingProcess`, :mod:`mlplab.grade_server`)
    that grades submission after submission, so the interpreter start, the imports and the grader
    collection are paid once per slot, not once per submission; every submission still gets its own
    sandbox and memory budget;
@@ -149,7 +149,7 @@ def _die_with_parent() -> None:
 
 
 class GradingProcess:
-    """One persistent ``python -m mlplab.grading.server`` (trusted; see :mod:`mlplab.grading.server`).
+    """One persistent ``python -m mlplab.grade_server`` (trusted; see :mod:`mlplab.grade_server`).
 
     Started from the sandbox module's long-lived spawner thread with PR_SET_PDEATHSIG, so it dies with
     the process that uses it (a stopped service leaves no grading behind). :meth:`run` grades one
@@ -166,7 +166,7 @@ class GradingProcess:
         self.stamped_at = time.monotonic()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.proc = spawn(lambda: subprocess.Popen(
-            [sys.executable, "-m", "mlplab.grading.server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, "-m", "mlplab.grade_server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._stderr, env=env, preexec_fn=_die_with_parent))
         self._buffer = b""
 

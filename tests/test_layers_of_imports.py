@@ -24,7 +24,7 @@ LAYERS = [
     ("integrity",),
     ("autograde",),
     ("service", "demo"),
-    ("cli", "__main__"),
+    ("cli", "__main__", "grade_server"),
 ]
 # (importer, imported): documented in docs/architecture.md with the reason
 EXCEPTIONS = {

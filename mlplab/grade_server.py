@@ -3,7 +3,7 @@
 ``mlplab autograde`` and the grading service used to start ``python -m mlplab grade --json`` for every
 submission: interpreter start, imports (pytest, numpy, the toolkit), importing and collecting the graders
 and parsing the reference notebooks came to about half a second of CPU per submission, a quarter of the
-whole cost of a submission of notebooks 01-04. This process (``python -m mlplab.grading.server``) pays
+whole cost of a submission of notebooks 01-04. This process (``python -m mlplab.grade_server``) pays
 for them once and then runs exactly what ``mlplab grade PATH --json`` runs, once per request, in the
 same process.
 
