@@ -15,6 +15,8 @@ from .helpers.paths import ROOT
 from .helpers.slots import slot
 from .helpers.submissions import build, scores
 
+pytestmark = [pytest.mark.needs_root]
+
 SLOT = 12  # of this xdist worker's range (see conftest.slot)
 
 # loaded first: writes a marker everywhere it may write, changes its interpreter, numpy and environment,

@@ -28,6 +28,9 @@ from mlplab.service.hub import STOP_DEADLINE_S, descendants, free_port, proxy_co
 
 from .helpers.submissions import build
 
+# a real hub and proxy (make hub-deps)
+pytestmark = [pytest.mark.needs_root, pytest.mark.needs_browser, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = "mlp-ada"  # the demo's own accounts (the command has no --prefix)
 START_TIMEOUT_S = 240
