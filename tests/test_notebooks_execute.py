@@ -18,8 +18,9 @@ pytestmark = [pytest.mark.needs_data, pytest.mark.slow]
 EXPERIMENT_CELLS = {  # cell id -> a text its output must show
     "01_layers.ipynb": {"gradcheck-evidence": "numerical gradient"},
     "02_normalization.ipynb": {"dropout-scaling-evidence": "no division"},
-    "03_fc_net.ipynb": {"bn-scale-sweep": "batchnorm, ws=1"},
-    "04_optim_solver.ipynb": {"optimizer-fair": "-> best", "mnist-ablation": "without batch norm"},
+    "03_fc_net.ipynb": {"bn-scale-sweep": "batchnorm, ws=1", "641e0d81": "mean ± standard error",
+                        "norm-batch-size": "layernorm, batch size 4", "dropout-regularisation": "gap (points)"},
+    "04_optim_solver.ipynb": {"optimizer-fair": "-> best", "mnist-ablation": "mean ± standard error"},
     "05_mlp_vs_cnn.ipynb": {"evidence-permutation": "permuted", "evidence-confusion": "largest drops",
                             "evidence-sweep": "5 x 1024"},
 }
