@@ -52,15 +52,18 @@ demo: setup
 
 # PostgreSQL for tests/test_postgres_gradebook.py: a local server on loopback (.ci/postgres.sh, as root),
 # unless MLPLAB_TEST_PG_URL points at one already.
+# Two xdist workers on two cores: one BLAS/OpenMP thread each (oversubscribed BLAS threads made single
+# numpy training runs up to 15x slower on a loaded 2-core machine).
+THREADS := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: setup test-deps hub-deps
 	export MLPLAB_TEST_PG_URL="$${MLPLAB_TEST_PG_URL:-$$(.ci/postgres.sh)}" && \
-	MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 tests
+	$(THREADS) MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --durations=15 tests
 
 # The quick loop: the tests that need no root/bwrap, browser, PostgreSQL, real data or long runs (markers
 # registered in pyproject.toml); under 2 minutes on 2 cores. `make test` stays the whole suite.
 QUICK := not needs_root and not needs_browser and not needs_postgres and not needs_data and not slow
 test-quick: setup
-	MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --durations=10 -m "$(QUICK)" tests
+	$(THREADS) MLPLAB_QUICK=1 $(PY) -m pytest -n 2 --dist loadfile --durations=10 -m "$(QUICK)" tests
 
 bench: setup
 	$(PY) benchmarks/run.py
