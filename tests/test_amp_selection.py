@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from .conftest import SOURCE
+from .helpers.paths import SOURCE
 
 sys.path.insert(0, str(SOURCE))
 

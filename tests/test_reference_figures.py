@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from .conftest import ROOT, SOURCE
+from .helpers.paths import ROOT, SOURCE
 
 sys.path.insert(0, str(SOURCE))
 
@@ -45,6 +45,7 @@ def smoke_file(tmp_path_factory):
     return out, proc.stdout
 
 
+@pytest.mark.slow  # trains (the script at tiny size, or one tiny MLP)
 def test_the_script_writes_every_run_with_its_provenance_at_tiny_size(smoke_file):
     out, stdout = smoke_file
     data = json.loads(out.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in the file: not JSON"))
@@ -70,6 +71,7 @@ def test_the_script_writes_every_run_with_its_provenance_at_tiny_size(smoke_file
     assert "status smoke" in stdout
 
 
+@pytest.mark.slow  # trains (the script at tiny size, or one tiny MLP)
 def test_the_notebook_prints_the_figures_only_when_they_come_from_full_runs(smoke_file, capsys):
     out, _ = smoke_file
     smoke = load_reference_figures(out)
@@ -139,6 +141,7 @@ def test_template_match_finds_rows_that_are_class_means_and_not_random_ones():
     assert template_match(fresh, means, count=10)["median_abs_best"] < 0.1
 
 
+@pytest.mark.slow  # trains (the script at tiny size, or one tiny MLP)
 def test_the_engine_records_the_test_predictions_of_the_students_evaluate():
     from mlplab.grading.reference import reference
 
