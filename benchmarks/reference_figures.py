@@ -77,7 +77,7 @@ LOW_LR = 0.02
 def notebook_functions(path: Path = NOTEBOOK) -> dict:
     """The notebook's solution cells and imports, executed (not its experiments)."""
     namespace: dict = {"__name__": "notebook05"}
-    for unit in grading_code(read_cells(path)):
+    for unit in grading_code(read_cells(path), path.parent / "labutils"):
         exec(compile(unit.source, f"<{path.name} {unit.label}>", "exec"), namespace)
     return namespace
 
