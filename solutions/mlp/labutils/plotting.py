@@ -7,11 +7,13 @@ with ``%matplotlib inline``); none of them saves files.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # annotations only: importing matplotlib.figure costs a fifth of a second
+    from matplotlib.figure import Figure
 
 HISTORY_KEYS = ("loss_history", "train_acc_history", "val_acc_history")
 
