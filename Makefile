@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DATA ?= $(abspath ../shared/data)
 export MLPLAB_DATA ?= $(DATA)
 
-.PHONY: setup system-deps test-deps hub-deps demo test test-quick bench bench-gpu lint lock generate validate-graders clean
+.PHONY: setup system-deps test-deps hub-deps demo test test-quick bench bench-gpu reference-figures lint lock generate validate-graders clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required (python3.11 not found)"; exit 1; }
@@ -70,6 +70,13 @@ bench: setup
 
 bench-gpu: setup
 	$(PY) benchmarks/bench_gpu.py
+
+# Notebook 05's reference figures (every experiment over seeds, with provenance) on one GPU with the full
+# CIFAR-10 in $(MLPLAB_DATA); writes source/mlp/reference_figures_05.json (then `make generate`).
+# Default size (15 epochs, 3 seeds) is estimated at 4-6 minutes on one H100/H200; the timeout keeps what ran.
+REFERENCE_ARGS ?=
+reference-figures: setup
+	timeout 590 $(PY) benchmarks/reference_figures.py $(REFERENCE_ARGS)
 
 lint: setup
 	$(PY) -m ruff check .

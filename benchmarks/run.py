@@ -27,10 +27,15 @@
    wall time and as 7200 / CPU seconds per submission (what 2 otherwise idle cores sustain). Targets:
    >= 3,600 per hour with 2 jobs, >= 10x stock nbgrader per submission.
 
+7. Notebook 05 in quick mode (`MLPLAB_QUICK=1`, the real CIFAR-10 subset): the solution notebook executed
+   top to bottom as tests/test_notebooks_execute.py does (every experiment cell, three seeds), wall time
+   and the kernel's CPU time, next to the load average. Target: at most 120 s on 2 cores.
+
 Every figure is printed with the load average (1 min) before and after it: on a shared machine a wall time
 means little without it.
 
-Usage: python benchmarks/run.py [--only mnist|graders|autograde|similarity|service|throughput] [--burst N]
+Usage: python benchmarks/run.py [--only mnist|graders|autograde|similarity|service|throughput|
+       notebook05_quick] [--burst N]
        [--service-workers K] [--burst-with-05] [--isolated-runs N] [--throughput-size N] [--stock-size N]
        [--json OUT]
 Needs the real MNIST (MLPLAB_DATA, default ../shared/data).
@@ -536,9 +541,41 @@ def bench_service(burst: int = 200, workers: int = 2, with_05: bool = False, iso
     return out
 
 
+def bench_notebook05_quick() -> dict:
+    """Seconds to execute solutions/mlp/05_mlp_vs_cnn.ipynb in quick mode with nbclient (a scratch copy)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    env = {"MLPLAB_QUICK": "1", "MLPLAB_DATA": os.environ.get("MLPLAB_DATA", str(ROOT.parent / "shared" / "data"))}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "mlp"
+            shutil.copytree(ROOT / "solutions" / "mlp", folder, ignore=shutil.ignore_patterns("__pycache__"))
+            nb = nbformat.read(folder / "05_mlp_vs_cnn.ipynb", as_version=4)
+            nb.cells.append(nbformat.v4.new_code_cell(
+                "import resource as _r, torch as _t\n_u = _r.getrusage(_r.RUSAGE_SELF)\n"
+                "print(f'KERNEL {_u.ru_utime + _u.ru_stime:.1f} {_t.get_num_threads()}')"))
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            NotebookClient(nb, timeout=1200, kernel_name="python3",
+                           resources={"metadata": {"path": str(folder)}}).execute()
+            wall = time.perf_counter() - t0
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    cpu_s, threads = nb.cells[-1].outputs[0]["text"].split()[1:3]
+    return {"wall_s": round(wall, 1), "kernel_cpu_s": float(cpu_s), "torch_threads": int(threads),
+            "load_average_before": round(load, 2), "load_average_after": round(os.getloadavg()[0], 2)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parts = ["mnist", "graders", "autograde", "similarity", "service", "throughput"]
+    parts = ["mnist", "graders", "autograde", "similarity", "service", "throughput", "notebook05_quick"]
     parser.add_argument("--only", choices=parts, action="append")
     parser.add_argument("--burst", type=int, default=200, help="submissions in the service's burst (default 200)")
     parser.add_argument("--service-workers", type=int, default=2,
@@ -624,6 +661,15 @@ def main() -> int:
             )
         print(f"throughput: stock/mlplab per submission {t['stock_over_mlplab_wall']}x by wall, "
               f"{t['stock_over_mlplab_cpu']}x by CPU (targets: >= 3600/h, >= 10x)", flush=True)
+    if "notebook05_quick" in chosen:
+        figures["notebook05_quick"] = q = bench_notebook05_quick()
+        print(
+            f"notebook 05 quick mode (every experiment cell, 3 seeds): {q['wall_s']} s wall "
+            "(target <= 120 s on 2 cores), "
+            f"kernel CPU {q['kernel_cpu_s']} s on {q['torch_threads']} torch threads, load {q['load_average_before']} "
+            f"-> {q['load_average_after']}",
+            flush=True,
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
     print(json.dumps(figures))

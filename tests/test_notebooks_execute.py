@@ -1,7 +1,7 @@
 """The solution notebooks run top to bottom in quick mode, the experiment cells included.
 
-Measured on 2 idle cores: 01-04 about 10 s each, 05 about 170-210 s (four quick CNN/MLP runs, then the
-pixel-permutation runs, confusion matrices, templates and the depth/width sweep).
+Measured on 2 idle cores: 01-04 about 10 s each. 05 (every experiment over three seeds: 27 small runs): 108 s
+on the shared 2-core machine at load 5-7 (docs/benchmarks.md, `benchmarks/run.py --only notebook05_quick`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ EXPERIMENT_CELLS = {  # cell id -> a text its output must show
     "03_fc_net.ipynb": {"bn-scale-sweep": "batchnorm, ws=1", "641e0d81": "mean ± standard error",
                         "norm-batch-size": "layernorm, batch size 4", "dropout-regularisation": "gap (points)"},
     "04_optim_solver.ipynb": {"optimizer-fair": "-> best", "mnist-ablation": "mean ± standard error"},
-    "05_mlp_vs_cnn.ipynb": {"evidence-permutation": "permuted", "evidence-confusion": "largest drops",
-                            "evidence-sweep": "5 x 1024"},
+    "05_mlp_vs_cnn.ipynb": {"e36e0dbd": "[95% interval]", "89bdbbfd": "over 3 seeds",
+                            "evidence-permutation": "drop (paired by seed)", "evidence-confusion": "largest drops",
+                            "evidence-templates": "untrained", "evidence-sweep": "5 x 1024",
+                            "reference-figures": "REFERENCE FIGURES: PENDING"},
 }
 
 

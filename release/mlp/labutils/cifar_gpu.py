@@ -8,7 +8,9 @@ Why it is fast on a GPU:
   for a whole batch at once: one gather with per-image row/column indices, the flip folded
   into the column indices;
 * the gathered batch comes out in ``channels_last`` layout, which the tensor cores prefer;
-* the forward pass runs under ``torch.autocast`` in bfloat16 on cuda;
+* the forward pass runs under ``torch.autocast`` in bfloat16 on a cuda device with native bf16
+  (compute capability 8.0 and later: A100, H100, H200, RTX 30xx/40xx); on older GPUs (T4, P100,
+  V100) it runs in float32 (see :func:`choose_amp`);
 * SGD uses the fused kernel (``torch.optim.SGD(..., fused=True)``) on cuda;
 * nothing waits for the GPU inside an epoch: your ``train_one_epoch`` accumulates loss and
   correct counts as device tensors and converts them to Python numbers once, at the end;
@@ -36,11 +38,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from labutils.stats import seeds as stats_seeds
 from labutils.torch_utils import configure_torch, pick_device
 
 __all__ = [
     "LabConfig",
     "lab_config",
+    "choose_amp",
+    "native_bf16",
     "load_cifar_splits",
     "synthetic_cifar",
     "DeviceDataset",
@@ -73,7 +78,10 @@ class LabConfig:
     num_validation: int = 5000
     max_train: int | None = None  # cap on training images (quick mode)
     max_test: int | None = None
+    max_val: int | None = None
     mlp_epochs: int | None = None  # None: same as epochs
+    cnn_max_train: int | None = None  # cap on the CNN runs' training images (quick mode: fewer than the MLP's)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # one run per seed for every comparison of section 7
     amp: bool = False  # bf16 autocast
     channels_last: bool = True
     compile: bool = False
@@ -117,21 +125,67 @@ def lab_config(device: str | torch.device | None = None) -> LabConfig:
     quick = os.environ.get("MLPLAB_QUICK", "") == "1" or (not cuda and not _env_flag("MLPLAB_FULL"))
     cfg = LabConfig(device=str(dev), quick=quick)
     if quick:
-        cfg.epochs = 3
+        cfg.epochs = 2
         cfg.batch_size = 64
-        cfg.max_train = 1024
-        cfg.max_test = 1000
-        cfg.mlp_epochs = 6
+        cfg.max_train = 512
+        cfg.cnn_max_train = 128
+        cfg.max_val = 100
+        cfg.max_test = 300
+        cfg.mlp_epochs = 4
         cfg.notes.append("QUICK MODE: a few epochs on a few images; the accuracies only show the pipeline works")
-    amp = _env_flag("MLPLAB_AMP")
-    cfg.amp = amp is not False if cuda else bool(amp)
+    cfg.amp, note = choose_amp(dev, _env_flag("MLPLAB_AMP"))
+    if note:
+        cfg.notes.append(note)
     cfg.compile = bool(_env_flag("MLPLAB_COMPILE"))
     cfg.fused = _env_flag("MLPLAB_FUSED")
     epochs = os.environ.get("MLPLAB_EPOCHS")
     if epochs:
         cfg.epochs = int(epochs)
         cfg.mlp_epochs = None
+    cfg.seeds = tuple(stats_seeds(quick))  # 3 in quick mode, 5 in full mode
+    count = os.environ.get("MLPLAB_SEEDS")
+    if count:
+        cfg.seeds = tuple(range(max(1, int(count))))
     return cfg
+
+
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether ``device`` computes in bfloat16 natively (cuda compute capability 8.0 or later).
+
+    ``torch.cuda.is_bf16_supported()`` alone answers True on a T4 or V100 too in recent PyTorch,
+    because bf16 can be *emulated* there (slowly): the emulation is excluded where PyTorch lets us.
+    """
+    device = torch.device(device)
+    if device.type != "cuda":
+        return False
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:  # PyTorch older than 2.3: no emulation argument, check the capability as well
+        major, _ = torch.cuda.get_device_capability(device)
+        return bool(torch.cuda.is_bf16_supported()) and major >= 8
+
+
+def choose_amp(device: torch.device | str, requested: bool | None = None) -> tuple[bool, str | None]:
+    """Whether to train under bf16 autocast on ``device``, and a note for the user (or None).
+
+    ``requested`` is ``MLPLAB_AMP`` (None: not set). On cuda, bf16 autocast is on by default exactly
+    when the GPU has native bf16 (:func:`native_bf16`: A100, H100, H200, RTX 30xx/40xx); on a T4,
+    P100 or V100 the runs stay in float32. (float16 autocast would be faster there but needs a
+    ``GradScaler`` inside *your* ``train_one_epoch``, whose contract is plain backward and step: so
+    the kit does not switch to it behind your back.) ``MLPLAB_AMP=1`` on such a GPU is refused with
+    a note rather than emulated. On a cpu it is off unless ``MLPLAB_AMP=1`` (PyTorch supports bf16
+    autocast on cpu).
+    """
+    device = torch.device(device)
+    if device.type != "cuda":
+        return bool(requested), None
+    if requested is False:
+        return False, None
+    if native_bf16(device):
+        return True, None
+    name = torch.cuda.get_device_name(device)
+    return False, (f"{name} has no native bfloat16: training in float32 (slower; see the time estimates "
+                   "per GPU class in the notebook)")
 
 
 # --------------------------------------------------------------------------- data
@@ -184,9 +238,10 @@ def load_cifar_splits(cfg: LabConfig, path=None, log: Callable[[str], None] = pr
     if cfg.max_train is not None:
         n_fit = min(n_fit, cfg.max_train)
     n_test = len(x_test) if cfg.max_test is None else min(len(x_test), cfg.max_test)
+    val_end = n if cfg.max_val is None else n - n_val + min(n_val, cfg.max_val)
     return {
         "x_train": x_train[:n_fit], "y_train": y_train[:n_fit],
-        "x_val": x_train[n - n_val:], "y_val": y_train[n - n_val:],
+        "x_val": x_train[n - n_val:val_end], "y_val": y_train[n - n_val:val_end],
         "x_test": x_test[:n_test], "y_test": y_test[:n_test],
         "source": source,
     }
@@ -337,7 +392,8 @@ def peak_memory_mb(device) -> float:
 # --------------------------------------------------------------------------- experiments
 def run_experiment(name: str, build: Callable[[], nn.Module], init: Callable[[nn.Module], object] | None,
                    train_one_epoch: Callable, evaluate: Callable, data: dict[str, DeviceDataset], cfg: LabConfig,
-                   epochs: int | None = None, log: Callable[[str], None] = print) -> dict:
+                   epochs: int | None = None, log: Callable[[str], None] = print,
+                   max_train: int | None = None, seed: int | None = None) -> dict:
     """Train one model with the lab's recipe and return its history.
 
     ``build()`` makes the model, ``init(model)`` initialises it, then every epoch calls
@@ -346,12 +402,17 @@ def run_experiment(name: str, build: Callable[[], nn.Module], init: Callable[[nn
     set; at the end ``evaluate`` runs once on the test set.
 
     Returns a dict with ``model`` (the trained module), ``train_loss, train_acc, val_loss, val_acc,
-    lr, epoch_time`` (one entry per epoch), ``test_loss, test_acc``, ``images_per_s`` (training
+    lr, epoch_time`` (one entry per epoch), ``test_loss, test_acc``, ``test_pred`` (int64 (N_test,),
+    the predicted classes of the test images in order, or None), ``images_per_s`` (training
     throughput after the first epoch) and ``peak_memory_mb``.
+
+    ``max_train`` trains on the first ``max_train`` training images only (quick mode's CNN runs);
+    ``seed`` (default ``cfg.seed``) seeds the initialisation, the shuffling, the augmentation and dropout.
     """
     device = torch.device(cfg.device)
     epochs = int(epochs or cfg.epochs)
-    torch.manual_seed(cfg.seed)
+    seed = cfg.seed if seed is None else int(seed)
+    torch.manual_seed(seed)
     model = build()
     if init is not None:
         init(model)
@@ -362,11 +423,15 @@ def run_experiment(name: str, build: Callable[[], nn.Module], init: Callable[[nn
     optimizer = make_optimizer(model, cfg.lr, cfg.momentum, cfg.weight_decay, fused=cfg.fused)
     scheduler = make_scheduler(optimizer, epochs, cfg.milestones, cfg.gamma)
     gen = torch.Generator(device=device)
-    gen.manual_seed(cfg.seed)
+    gen.manual_seed(seed)
     train, val, test = data["train"], data["val"], data["test"]
+    if max_train is not None and max_train < len(train):
+        train = DeviceDataset(train.x[:max_train], train.y[:max_train], device, stats_from=train,
+                              channels_last=train.channels_last)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    hist: dict = {"name": name, "train_loss": [], "train_acc": [], "val_loss": [], "val_acc": [], "lr": [],
+    hist: dict = {"name": name, "seed": seed, "train_size": len(train), "train_loss": [], "train_acc": [],
+                  "val_loss": [], "val_acc": [], "lr": [],
                   "epoch_time": []}
     n_seen = 0
     for epoch in range(epochs):
@@ -388,7 +453,21 @@ def run_experiment(name: str, build: Callable[[], nn.Module], init: Callable[[nn
             log(f"{name:>10} epoch {epoch + 1:3d}/{epochs}  lr {hist['lr'][-1]:.4f}  "
                 f"train loss {hist['train_loss'][-1]:.3f} acc {hist['train_acc'][-1]:.3f}  "
                 f"val acc {hist['val_acc'][-1]:.3f}  ({dt:.1f}s)")
-    te = evaluate(runner, test.loader(512), device, cfg.amp_dtype)
+    # the test pass of your evaluate, watched by a forward hook: its predictions come for free (for the
+    # confusion matrices); None when the model was compiled or evaluate did not see each image once
+    outputs: list[torch.Tensor] = []
+
+    def watch(module, inputs, out) -> None:
+        if isinstance(out, torch.Tensor) and out.ndim == 2:
+            outputs.append(out.detach().argmax(dim=1))
+
+    hook = model.register_forward_hook(watch)
+    try:
+        te = evaluate(runner, test.loader(512), device, cfg.amp_dtype)
+    finally:
+        hook.remove()
+    preds = torch.cat(outputs).cpu().numpy() if outputs else None
+    hist["test_pred"] = preds if preds is not None and len(preds) == len(test) and not cfg.compile else None
     timed = hist["epoch_time"][1:] or hist["epoch_time"]
     hist.update(
         model=model,
