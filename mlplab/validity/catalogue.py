@@ -378,7 +378,7 @@ def render_visible(summary: dict, table: dict[str, Task]) -> list[str]:
         "What a student learns before submitting: each bug of notebooks " + ", ".join(stems) + " is swapped into "
         "the reference notebook and the notebook's visible checks (the `*_check` cells after the bug's cell, with "
         "the data cells they read) run in notebook order, as a student runs them; the bug is *caught* when one of "
-        "them fails. Notebook 05's checks (PyTorch, the GPU) are not measured here. The reference passes every "
+        "them fails (notebook 05's checks use tiny PyTorch models on the CPU, no data). The reference passes every "
         "check: " + ", ".join(f"{stem} {'yes' if not r['caught_by'] else 'NO'}" for stem, r in
                               sorted(visible["reference"].items())) + ".",
         "",
