@@ -89,6 +89,7 @@ def test_affine_forward_does_not_modify_inputs(student, rng):
 
 
 @pytest.mark.task("affine_forward")
+@pytest.mark.guard  # a contract check: it earns credit only beside a passed correctness check
 def test_affine_forward_cache_follows_the_documented_contract(student, ref, rng):
     for x_shape, m in (((5, 6), 4), ((3, 2, 4), 5)):
         x, w, b = affine_inputs(rng, x_shape, m)
@@ -218,6 +219,7 @@ def test_relu_forward_does_not_modify_input(student, rng):
 
 
 @pytest.mark.task("relu_forward")
+@pytest.mark.guard  # a contract check: it earns credit only beside a passed correctness check
 def test_relu_forward_cache_follows_the_documented_contract(student, ref, rng):
     for shape in ((6, 5), (3, 4, 2)):
         x = away_from_zero(rng.normal(size=shape))

@@ -599,6 +599,7 @@ def test_dropout_forward_draws_the_documented_mask(student, ref, rng, shape):
 
 
 @pytest.mark.task("dropout_forward")
+@pytest.mark.guard  # a contract check: it earns credit only beside a passed correctness check
 def test_dropout_forward_cache_follows_the_documented_contract(student, ref, rng):
     for mode, shape in (("train", (8, 6)), ("train", (3, 4, 5)), ("test", (5, 4))):
         x = positive_input(rng, shape)

@@ -46,10 +46,11 @@ DETECTS_LEAKS = '''def affine_forward(x, w, b):
     import numpy as np
     traces = [p for pattern in ("/tmp/*", "/scratch/*leak*", "/scratch/*/*leak*", "/dev/shm/*",
                                 os.path.expanduser("~") + "/*leak*") for p in glob.glob(pattern)]
-    leaked = (bool(traces) or hasattr(builtins, "MLPLAB_LEAK") or hasattr(np, "MLPLAB_LEAK")
-              or "MLPLAB_LEAK" in os.environ or np.allclose(np.zeros(1), np.ones(1)))
-    out = x.reshape(x.shape[0], -1) @ w + b
-    return (out + 1.0 if leaked else out), (x, w, b)
+    leaks = {"files": traces, "builtins": hasattr(builtins, "MLPLAB_LEAK"), "numpy": hasattr(np, "MLPLAB_LEAK"),
+             "environ": "MLPLAB_LEAK" in os.environ, "allclose": bool(np.allclose(np.zeros(1), np.ones(1)))}
+    if any(leaks.values()):
+        raise RuntimeError(f"LEAKED {leaks}")  # the grader's message names what this submission saw
+    return x.reshape(x.shape[0], -1) @ w + b, (x, w, b)
 '''
 
 # and a real bug, which must still be caught after the first submission patched numpy's comparisons

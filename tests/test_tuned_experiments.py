@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from .conftest import SOLUTIONS, SOURCE
+from .helpers.paths import SOLUTIONS, SOURCE
 
 sys.path.insert(0, str(SOURCE))
 
