@@ -43,9 +43,15 @@ DETECTS_LEAKS = '''def affine_forward(x, w, b):
     import builtins
     import glob
     import os
+    import sys
     import numpy as np
+    # the sandbox binds the interpreter, the toolkit and labutils read-only at their real paths: a checkout
+    # under /tmp (a CI clone) shows up as /tmp/<clone>, which no submission can write to
+    binds = [os.path.realpath(q) for q in [sys.executable, *sys.path] if q]
+    def bound(p):
+        return not os.access(p, os.W_OK) and any(b == p or b.startswith(p + "/") for b in binds)
     traces = [p for pattern in ("/tmp/*", "/scratch/*leak*", "/scratch/*/*leak*", "/dev/shm/*",
-                                os.path.expanduser("~") + "/*leak*") for p in glob.glob(pattern)]
+                                os.path.expanduser("~") + "/*leak*") for p in glob.glob(pattern) if not bound(p)]
     leaks = {"files": traces, "builtins": hasattr(builtins, "MLPLAB_LEAK"), "numpy": hasattr(np, "MLPLAB_LEAK"),
              "environ": "MLPLAB_LEAK" in os.environ, "allclose": bool(np.allclose(np.zeros(1), np.ones(1)))}
     if any(leaks.values()):
