@@ -221,6 +221,21 @@ def test_a_translation_that_changes_a_statement_is_rejected():
     assert i18n_code.pieces(cell) == []
 
 
+def test_strings_inside_f_string_fields_are_translated_with_their_f_string():
+    # table headers and labels built from strings inside the fields (issue 19: they stayed English)
+    header = "f\"{'weight scale':>12} | {'3 layers':^38}\""
+    label = "f\"{norm or 'no norm'}, ws={ws:g}\""
+    code = (f"print({header})\nrow = f\"{{h['lr']:g}} | {{h['reg']:g}}\"\n"
+            f"label = {label}\nkey = f\"{{net}}_epoch.pkl\"\n")
+    assert [p.text for p in i18n_code.pieces(code)] == [header, label]  # not subscript keys or file names
+    pairs = {header: "f\"{'权重尺度':>12} | {'3 层':^38}\"", label: "f\"{norm or '无归一化'}, ws={ws:g}\""}
+    translated, missing = i18n_code.apply(code, pairs)
+    assert missing == [] and i18n_code.same_code(code, translated) and "'无归一化'" in translated
+    # the fields' strings may change, their expressions may not
+    assert not i18n_code.same_code(code, translated.replace("norm or", "norm and"))
+    assert not i18n_code.same_code(code, translated.replace("{'3 层':^38}", "{'3 层'!r:^38}"))
+
+
 def _edit_code_cell(course, stem, grade_id_or_index, edit):
     notebook = source_dir(course) / f"{stem}.ipynb"
     nb = nbformat.read(notebook, as_version=4)

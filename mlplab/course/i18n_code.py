@@ -80,6 +80,8 @@ def _shown(node: ast.expr) -> list[ast.expr]:
         return _shown(node.left) + _shown(node.right)
     if isinstance(node, ast.IfExp):
         return _shown(node.body) + _shown(node.orelse)
+    if isinstance(node, ast.BoolOp):
+        return [n for operand in node.values for n in _shown(operand)]
     if isinstance(node, (ast.Tuple, ast.List)):
         return [n for element in node.elts for n in _shown(element)]
     return [node]
@@ -135,11 +137,26 @@ def pieces(code: str, docs: bool = True) -> list[Piece]:
         if isinstance(node, ast.Constant) and not isinstance(node.value, str):
             continue
         literal = "".join(v.value for v in getattr(node, "values", [node]) if isinstance(v, ast.Constant))
-        if not WORD.search(literal):
+        fields = _field_strings(node) if isinstance(node, ast.JoinedStr) else []
+        if not any(WORD.search(text) for text in [literal, *fields]):
             continue
-        if id(node) in display or (" " in literal.strip() and len(literal.split()) >= 2 and id(node) not in raised):
+        sentence = _sentence(literal) or any(_sentence(text) for text in fields)
+        if id(node) in display or (sentence and id(node) not in raised):
             add(node)
     return [found[k] for k in sorted(found)]
+
+
+def _field_strings(node: ast.JoinedStr) -> list[str]:
+    """The strings an f-string shows from inside its replacement fields: ``f"{'weight scale':>12}"``,
+    ``f"{'QUICK' if quick else 'FULL'}"``, ``f"{norm or 'no norm'}"``; not subscript keys (``{h['lr']}``),
+    call arguments or format specs."""
+    return [n.value for value in node.values if isinstance(value, ast.FormattedValue)
+            for n in _shown(value.value) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def _sentence(text: str) -> bool:
+    """Several words: a string a student reads even when no display call shows it."""
+    return " " in text.strip() and len(text.split()) >= 2
 
 
 def key_of(found: list[Piece]) -> str:
