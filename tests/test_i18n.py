@@ -13,12 +13,13 @@ from mlplab.course import i18n, i18n_code
 from mlplab.course.generate import scratch_course
 from mlplab.coursedir import source_dir
 
+from .helpers import english_left
 from .helpers.cli import grade_json
-from .helpers.paths import ROOT, SOURCE, source_notebooks
+from .helpers.paths import RELEASE, ROOT, SOURCE, source_notebooks
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # pieces the translation keeps in English on purpose: keys the code looks up, lint pragmas, a plain axis name
-KEPT = {"MLP RGB", "CNN RGB", "MLP gray", "CNN gray", "3 layers (this MLP)", "noqa: F401", "epoch"}  # notebooks only
+KEPT = {"MLP RGB", "CNN RGB", "MLP gray", "CNN gray", "noqa: F401", "epoch"}  # notebooks only
 
 
 @pytest.fixture(scope="session")
@@ -121,6 +122,44 @@ def test_zh_code_differs_from_english_only_in_comments_docstrings_and_strings(ed
     assert "GPU" in guide and CJK.search(guide)
     table = json.loads((chinese_dir / "labutils" / "messages.json").read_text())["messages"]
     assert table and not (english_dir / "labutils" / "messages.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder", ["release", "solutions"])
+def test_the_zh_edition_reads_chinese_from_the_first_cell_to_the_last(edition, folder):
+    """No English left in what a student reads: markdown (formulas' \\text included), comments, docstrings,
+    printed and plotted strings (f-string fields included), student files, what labutils prints
+    (tests/helpers/english_left.py; its allowlist holds code names, kept terms, proper names and units only)."""
+    leftovers = english_left.scan(edition / folder / i18n.edition_name("zh"))
+    assert leftovers == [], f"{len(leftovers)} English leftovers:\n" + "\n".join(map(str, leftovers[:30]))
+
+
+def test_the_english_leftover_scanner_finds_english_and_lets_code_names_be():
+    cell = (
+        'def f(x, weight_scale):\n'
+        '    """返回 x 的形状（``x.shape``），dtype 为 float64；None 表示全部。"""\n'
+        '    # 计算 softmax 的 logits，保持 cache\n'
+        '    # sum over the samples (axis 0)\n'
+        '    print(f"{\'weight scale\':>12} | {\'3 层\':^38}")\n'
+        '    print(f"权重尺度 {weight_scale}，{\'QUICK\' if x else \'完整\'}")\n'
+        '    label = f"{x} threads"\n'
+        '    runs = {"train": 1}\n'
+        '    assert runs["train"] == 1, "relu_forward 修改了输入 x：请构造一个新数组"\n'
+        '    return np.mean(x, axis=0), f"gamma{x}", runs["train"]\n'
+    )
+    found = english_left.code_leftovers(cell, "cell")
+    assert [(f.kind, f.words) for f in found] == [
+        ("comment", ("sum", "over", "the", "samples", "axis")),
+        ("string", ("weight", "scale")),
+        ("string", ("QUICK",)),
+        ("string", ("threads",)),
+    ]
+    markdown = ("倒置 dropout（inverted dropout）的 $\\mu_{\\text{running}}$ 与 `bn_param`；"
+                "$\\text{by default}$ 时\n### BEGIN SOLUTION\nthe running averages are kept\n### END SOLUTION\n")
+    assert [(f.line, f.words) for f in english_left.markdown_leftovers(markdown, "cell")] == [
+        (1, ("by", "default")), (3, ("the", "running", "averages", "are", "kept"))]
+    # the English release is full of English: the scanner is not blind
+    assert len(english_left.scan(RELEASE)) > 500
 
 
 @pytest.mark.slow

@@ -93,7 +93,7 @@ def test_the_optimiser_tables_carry_mean_plus_minus_standard_error_and_n(optimis
     table = tuned_table(runs, label="update rule").splitlines()
     assert "mean ± SE (selection)" in table[0] and "(report)" in table[0]
     for line in table[2:]:
-        assert line.count("±") == 2 and line.endswith("| 3 |") and "(edge!)" not in line, line
+        assert line.count("±") == 2 and line.endswith("| 3 |") and "edge!)" not in line, line
     test_table = comparison_table({rule: r.test for rule, r in runs.items()}).splitlines()
     assert all("±" in line and line.endswith("| 3 |") for line in test_table[2:])
 

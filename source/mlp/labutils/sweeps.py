@@ -220,7 +220,7 @@ def tuned_table(results: Mapping[str, TunedRun], label: str = "setting", digits:
     """Markdown table: chosen values (and the grid they were chosen from), validation and test accuracy.
 
     Accuracies are in percent, mean ± standard error over the seeds (n per row). A chosen value still on
-    an edge of its grid is marked "(edge!)".
+    an edge of its grid is marked "(grid edge!)".
     """
     names = next(iter(results.values())).tuned.keys() if results else ()
     header = f"| {label} | " + " | ".join(f"chosen {k} (grid)" for k in names)
@@ -230,12 +230,12 @@ def tuned_table(results: Mapping[str, TunedRun], label: str = "setting", digits:
         chosen = []
         for t in r.tuned.values():
             grid = ", ".join(f"{v:.2g}" for v in t.grid)
-            chosen.append(f"{t.best:.2g} ({grid}){' (edge!)' if t.on_edge else ''}")
+            chosen.append(f"{t.best:.2g} ({grid}){' (grid edge!)' if t.on_edge else ''}")
         val, test = mean_interval(r.val), mean_interval(r.test)
         lines.append(f"| {name} | " + " | ".join(chosen) + f" | {_pm(val, digits)} | {_pm(test, digits)} | {test.n} |")
     return "\n".join(lines)
 
 
 def _pm(iv, digits: int) -> str:
-    se = "(no SE)" if iv.n < 2 else f"± {iv.se * 100:.{digits}f}"
+    se = "(one seed: no SE)" if iv.n < 2 else f"± {iv.se * 100:.{digits}f}"
     return f"{iv.mean * 100:.{digits}f} {se}"
