@@ -10,4 +10,5 @@
 - ``similarity_class``: a class with planted copies for the similarity report
 - ``sandbox``: the fork loop and the wait for a sandbox uid's processes to end
 - ``browser``: the system Chromium that Playwright drives
+- ``english_left``: English left in a translated edition (``python -m tests.helpers.english_left FOLDER``)
 """

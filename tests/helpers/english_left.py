@@ -149,16 +149,17 @@ def _keys_in(code: str) -> set[str]:
 
 
 @lru_cache(maxsize=1)
+def _course_code() -> tuple[str, ...]:
+    """The English course's code: every code cell of the source notebooks and every labutils file."""
+    cells = [cell.source for notebook in sorted(SOURCE.glob("*.ipynb"))
+             for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"]
+    return (*cells, *(path.read_text(encoding="utf-8") for path in sorted((SOURCE / "labutils").glob("*.py"))))
+
+
+@lru_cache(maxsize=1)
 def looked_up() -> frozenset:
     """Every string the English course's code looks up or compares (and patterns of the f-string keys)."""
-    keys: set = set()
-    for notebook in sorted(SOURCE.glob("*.ipynb")):
-        for cell in nbformat.read(notebook, as_version=4).cells:
-            if cell.cell_type == "code":
-                keys |= _keys_in(cell.source)
-    for path in sorted((SOURCE / "labutils").glob("*.py")):
-        keys |= _keys_in(path.read_text(encoding="utf-8"))
-    return frozenset(keys)
+    return frozenset().union(*map(_keys_in, _course_code()))
 
 
 def is_key(text: str) -> bool:
@@ -167,15 +168,8 @@ def is_key(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def code_names() -> frozenset[str]:
-    """Every code name of the English course: its source notebooks and labutils (whole names, not their parts)."""
-    names: set[str] = set()
-    for notebook in sorted(SOURCE.glob("*.ipynb")):
-        for cell in nbformat.read(notebook, as_version=4).cells:
-            if cell.cell_type == "code":
-                names |= _names_in(cell.source)
-    for path in sorted((SOURCE / "labutils").glob("*.py")):
-        names |= _names_in(path.read_text(encoding="utf-8"))
-    return frozenset(names)
+    """Every code name of the English course (whole names, not their parts)."""
+    return frozenset().union(*map(_names_in, _course_code()))
 
 
 def english_words(text: str, code: bool | None = None) -> list[str]:

@@ -57,7 +57,8 @@ __all__ = [
     "synchronize",
 ]
 
-CLASSES = ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+# the CIFAR-10 class names, shown in titles and tables (one string of words: a translated edition renames them)
+CLASSES = tuple("plane car bird cat deer dog frog horse ship truck".split())
 
 
 # --------------------------------------------------------------------------- configuration
