@@ -53,6 +53,15 @@ def _settings(args: argparse.Namespace) -> Settings:
         raise SandboxUnavailable(str(exc)) from None
 
 
+def _settings_or_say_why(args: argparse.Namespace, command: str) -> Settings | None:
+    """:func:`_settings`, or None after one sentence on stderr naming the bad setting (``mlplab COMMAND: ...``)."""
+    try:
+        return _settings(args)
+    except SandboxUnavailable as exc:
+        print(f"mlplab {command}: {exc}", file=sys.stderr)
+        return None
+
+
 def _sandbox_config(args: argparse.Namespace, settings: Settings | None = None) -> SandboxConfig:
     from mlplab.coursedir import CourseDir
 
@@ -101,10 +110,8 @@ def cmd_config(args: argparse.Namespace) -> int:
     if args.markdown:
         print(config.markdown_table(), end="")
         return 0
-    try:
-        settings = _settings(args)
-    except SandboxUnavailable as exc:
-        print(f"mlplab config: {exc}", file=sys.stderr)
+    settings = _settings_or_say_why(args, "config")
+    if settings is None:
         return 2
     print(config.text_table(settings))
     return 0
@@ -200,10 +207,8 @@ def cmd_autograde(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        settings = _settings(args)
-    except SandboxUnavailable as exc:
-        print(f"mlplab autograde: {exc}", file=sys.stderr)
+    settings = _settings_or_say_why(args, "autograde")
+    if settings is None:
         return 2
     quiet = _warn_once_about_budget(settings)
     try:

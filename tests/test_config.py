@@ -86,3 +86,14 @@ def test_mlplab_config_prints_value_and_source(tmp_path, capsys, monkeypatch):
     assert re.search(r"GradingService\.workers\s+5\s+nbgrader_config\.py", out)
     assert re.search(r"Sandbox\.call_timeout_s\s+12\.5\s+\$MLPLAB_CALL_TIMEOUT_S", out)
     assert re.search(r"Sandbox\.memory_mb\s+2048\s+default", out)
+
+
+@pytest.mark.parametrize("command", [["config"], ["autograde", "mlp", "--unsafe-no-sandbox"]])
+def test_a_bad_setting_stops_config_and_autograde_with_one_sentence(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.setenv("MLPLAB_COURSE_ROOT", str(_course(tmp_path, "")))
+    (tmp_path / "grader_tests").mkdir()
+    (tmp_path / "grader_tests" / "conftest.py").write_text("")  # a course with graders, so the settings decide
+    monkeypatch.setenv("MLPLAB_MEMORY_MB", "lots")
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"mlplab {command[0]}: ") and "$MLPLAB_MEMORY_MB" in err and "\n" not in err, err
