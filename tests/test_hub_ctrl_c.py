@@ -27,6 +27,7 @@ import pytest
 from mlplab.service.hub import STOP_DEADLINE_S, descendants, free_port, proxy_command
 
 from .helpers.submissions import build
+from .helpers.waiting import wait_for
 
 # a real hub and proxy (make hub-deps)
 pytestmark = [pytest.mark.needs_root, pytest.mark.needs_browser, pytest.mark.slow]
@@ -48,16 +49,6 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _log_in(base: str, user: str, password: str) -> None:
@@ -99,17 +90,17 @@ def test_ctrl_c_stops_hub_proxy_service_servers_and_grading_within_10_s(tmp_path
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        text = _wait(lambda: "JupyterHub ready" in Path(log.name).read_text() and Path(log.name).read_text(),
-                     START_TIMEOUT_S, "the demo hub to start")
+        text = wait_for(lambda: "JupyterHub ready" in Path(log.name).read_text() and Path(log.name).read_text(),
+                        START_TIMEOUT_S, "the demo hub to start")
         base = re.search(r"at (http://127\.0\.0\.1:\d+)", text).group(1)
         password = re.search(rf"{STUDENT}\s+password (\S+)", text).group(1)
         _log_in(base, STUDENT, password)
-        _wait(lambda: any("jupyterhub-singleuser" in _cmdline(p) for p in descendants(proc.pid)), 120,
-              f"{STUDENT}'s single-user server")
+        wait_for(lambda: any("jupyterhub-singleuser" in _cmdline(p) for p in descendants(proc.pid)), 120,
+                 f"{STUDENT}'s single-user server")
         inbound = folder / "demo" / "exchange" / "mlp-lab" / "inbound"
         _drop_submissions(inbound, source, ["mlp-ada", "mlp-bob", "mlp-cy"])
-        _wait(lambda: any(_cmdline(p).startswith("/usr/bin/bwrap") for p in descendants(proc.pid)), 60,
-              "the service to grade (a sandbox running)")
+        wait_for(lambda: any(_cmdline(p).startswith("/usr/bin/bwrap") for p in descendants(proc.pid)), 60,
+                 "the service to grade (a sandbox running)")
         running = {pid: _cmdline(pid) for pid in descendants(proc.pid) if _running(pid)}
         kinds = {
             "hub": "jupyterhub -f", "proxy": "configurable-http-proxy", "service": "mlplab serve",

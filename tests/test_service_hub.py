@@ -35,6 +35,7 @@ from mlplab.service.queue import AttemptQueue
 
 from .helpers.browser import CHROMIUM, CHROMIUM_ARGS
 from .helpers.submissions import build
+from .helpers.waiting import wait_for
 
 pytestmark = [pytest.mark.needs_browser, pytest.mark.needs_root, pytest.mark.slow]
 
@@ -116,16 +117,6 @@ def _login(browser, hub, user: str, next_path: str):
 
 def _attempts(hub, student: str) -> list:
     return [a for a in hub["queue"].attempts("mlp", student)]
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def _submit_cli(hub, user: str, notebook: Path) -> None:
@@ -254,10 +245,10 @@ def test_identical_resubmission_reuses_the_result_and_over_the_limit_is_refused_
 ):
     ada = f"{PREFIX}ada"
     _submit_cli(hub, ada, good_notebook)  # same notebooks: the cached result, no second grading
-    second = _wait(lambda: [a for a in _attempts(hub, ada) if a.status == "graded"][1:], 60, "the reused result")
+    second = wait_for(lambda: [a for a in _attempts(hub, ada) if a.status == "graded"][1:], 60, "the reused result")
     assert second[0].reused and second[0].score == 11.0
     _submit_cli(hub, ada, good_notebook)  # the third in 24 h with a limit of two
-    third = _wait(lambda: [a for a in _attempts(hub, ada) if a.status == "refused"], 30, "the refusal")[0]
+    third = wait_for(lambda: [a for a in _attempts(hub, ada) if a.status == "refused"], 30, "the refusal")[0]
     first = _attempts(hub, ada)[0]
     assert third.next_allowed_at == first.noticed_at + timedelta(hours=24)  # when the first leaves the window
     status, listed = _api(hub, "api/attempts?assignment=mlp", hub["ada_token"])
@@ -270,12 +261,12 @@ def test_service_killed_while_grading_is_restarted_by_the_hub_and_grades_the_att
     bob = f"{PREFIX}bob"
     slow = build(tmp_path / "bob", stems=("01_layers", "02_normalization")) / "02_normalization.ipynb"
     _submit_cli(hub, bob, slow)
-    running = _wait(lambda: [a for a in _attempts(hub, bob) if a.status == "running"], 60, "bob's attempt to run")[0]
+    running = wait_for(lambda: [a for a in _attempts(hub, bob) if a.status == "running"], 60, "bob's attempt to run")[0]
     service = subprocess.run(["pgrep", "-f", f"mlplab serve --course {hub['course']}"], capture_output=True, text=True)
     (pid,) = service.stdout.split()
     os.kill(int(pid), signal.SIGKILL)
-    done = _wait(lambda: [a for a in _attempts(hub, bob) if a.status == "graded" and a.official], 180,
-                 "bob's attempt graded and in the gradebook after the restart")
+    done = wait_for(lambda: [a for a in _attempts(hub, bob) if a.status == "graded" and a.official], 180,
+                    "bob's attempt graded and in the gradebook after the restart")
     attempts = _attempts(hub, bob)
     assert len(attempts) == 1 and done[0].id == running.id
     assert done[0].runs == 2 and done[0].official  # started twice, finished once, in the gradebook
@@ -303,7 +294,7 @@ def test_a_hostile_submission_changes_nobody_elses_results_and_its_script_shows_
         extra_cells={"01_layers": [attack]},
     )
     _submit_cli(hub, cy, hostile / "01_layers.ipynb")
-    graded = _wait(lambda: [a for a in _attempts(hub, cy) if a.status == "graded"], 90, "cy's attempt")[0]
+    graded = wait_for(lambda: [a for a in _attempts(hub, cy) if a.status == "graded"], 90, "cy's attempt")[0]
     assert graded.result["tasks"]["relu_forward"]["score"] == 0.0
     assert graded.result["tasks"]["affine_forward"]["score"] == 2.0
     status, ada_now = _api(hub, "api/attempts?assignment=mlp", hub["ada_token"])

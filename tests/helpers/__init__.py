@@ -10,5 +10,6 @@
 - ``similarity_class``: a class with planted copies for the similarity report
 - ``sandbox``: the fork loop and the wait for a sandbox uid's processes to end
 - ``browser``: the system Chromium that Playwright drives
+- ``waiting``: ``wait_for``, polling with a deadline (the hub tests)
 - ``english_left``: English left in a translated edition (``python -m tests.helpers.english_left FOLDER``)
 """
