@@ -97,3 +97,14 @@ def test_a_bad_setting_stops_config_and_autograde_with_one_sentence(tmp_path, ca
     assert main(command) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"mlplab {command[0]}: ") and "$MLPLAB_MEMORY_MB" in err and "\n" not in err, err
+
+
+def test_the_sandbox_limits_are_exactly_the_sandbox_settings():
+    """mlplab.config.Sandbox is the one source of the limits: launch.Limits takes its defaults from there, and
+    this keeps the names in step (a new setting without a limit would be read and silently never applied)."""
+    from dataclasses import fields
+
+    from mlplab.sandbox.host.launch import Limits
+
+    assert {f.name for f in fields(Limits)} == set(config.Sandbox.class_traits(config=True)) - {"slot"}
+    assert Limits() == Limits.from_settings(config.Sandbox())  # the same defaults

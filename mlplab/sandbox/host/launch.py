@@ -70,7 +70,8 @@ class Limits:
 
     ``memory_mb``: all processes of the submission together, their tmpfs and page cache included
     (a memory cgroup); ``scratch_mb``: the size of each sandbox's writable ``/scratch`` tmpfs;
-    ``tmp_mb``: the size of its ``/tmp`` and of its ``/dev/shm``. Defaults and meanings: :class:`mlplab.config.Sandbox`.
+    ``tmp_mb``: the size of its ``/tmp`` and of its ``/dev/shm``. Defaults and meanings: :class:`mlplab.config.Sandbox`,
+    the one source of truth: one field per setting there but ``slot`` (tests/test_config.py keeps them in step).
     """
 
     memory_mb: int = _default("memory_mb")
