@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGES_PER_TASK = 8
 TASK_MARKER = re.compile(r"""mark\.task\(\s*["']([^"']+)["']""")
 MAX_MESSAGE_CHARS = 400
+TRACEBACK_STYLE = "value"  # pytest's failure reports: the exception's text, no source (see GradingPlugin)
 UNUSED_PYTEST_PLUGINS = ("cacheprovider", "terminal", "logging", "unraisableexception", "threadexception",
                          "junitxml", "doctest", "pastebin", "stepwise", "faulthandler")
 
@@ -165,6 +166,17 @@ class GradingPlugin:
         self._students.clear()
 
     # -- pytest hooks -----------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Report failures in pytest's cheapest traceback style, ``value`` (the exception's text only).
+
+        Nobody reads pytest's own failure reports here: the teaching messages come from the exception itself
+        (:func:`failure_message`), and ``c.Autograde.grader_debug`` prints its own traceback. pytest's
+        default (``long``) reads and parses the source of every frame of every failure: about 0.1 s of CPU
+        per failed check, most of the grading time of a submission with a few wrong functions.
+        ``value`` is a style pytest's ``--tb`` option does not offer, so it is set on the parsed options.
+        """
+        config.option.tbstyle = TRACEBACK_STYLE
+
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
         """Skip grader files none of whose tasks are wanted (so grading 01 never imports torch)."""
         if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
