@@ -354,12 +354,12 @@ class RemoteProvider:
 
     def light_modules(self) -> list[str]:
         """The libraries the submitted notebooks that do not use PyTorch import (their workers share one zygote)."""
-        from mlplab.sandbox.host.pool import preload_modules
+        from mlplab.sandbox.host.pool import zygote_modules
 
         found: list[str] = []
         for stem in sorted(self.submission.notebooks):
             with contextlib.suppress(StudentError):
-                modules = preload_modules(self.units(stem))
+                modules = zygote_modules(self.units(stem), self.config.labutils_dir)
                 if not any(m.startswith("torch") for m in modules):
                     found += [m for m in modules if m not in found]
         return found
