@@ -55,3 +55,58 @@ def test_failure_reports_hold_the_exception_text_only_not_the_source_of_every_fr
     tally = plugin.results[task.id]
     assert (tally.passed, tally.failed) == (0, 1)
     assert tally.messages == ["affine_forward: the teaching text"]
+
+
+THROUGHPUT_STEMS = ("01_layers", "02_normalization", "03_fc_net", "04_optim_solver")
+BUGGY = {
+    "affine_backward_solution": "def affine_backward(dout, cache):\n    raise NotImplementedError\n",
+    "batchnorm_forward_solution": "def batchnorm_forward(x, g, b, p):\n    return x, None\n",
+}
+
+
+@pytest.mark.needs_root
+@pytest.mark.parametrize("kind", ["reference", "buggy"])
+def test_grades_are_the_same_with_and_without_the_cheap_paths(kind, tmp_path, monkeypatch):
+    """The cheap paths (value-style failure reports; course helpers imported in the zygote; matplotlib and
+    IPython's package imported on first use) change no score, count or message of a submission of 01-04."""
+    from mlplab.grading import runner
+    from mlplab.grading.runner import grade_path
+    from mlplab.sandbox.host import pool, remote_student
+    from mlplab.sandbox.host.launch import SandboxConfig
+
+    from .helpers.paths import RELEASE
+    from .helpers.slots import slot
+    from .helpers.submissions import build
+
+    submission = build(tmp_path / "sub", stems=THROUGHPUT_STEMS, replace=BUGGY if kind == "buggy" else None)
+    keys: list[tuple[str, ...]] = []
+    new_worker = pool.Forkserver.new_worker
+
+    def spy(self, modules=()):
+        keys.append(pool.light_key(modules, self.light))
+        return new_worker(self, modules)
+
+    monkeypatch.setattr(pool.Forkserver, "new_worker", spy)
+
+    def grade() -> dict:
+        return grade_path(submission, config=SandboxConfig(labutils_dir=RELEASE / "labutils", slot=slot(5))).to_json()
+
+    cheap = grade()
+    assert keys and all("labutils" in key and "matplotlib" in key for key in keys), keys
+
+    def libraries_only(units, provided):  # as before: each worker imports the helpers, matplotlib and IPython
+        return [m for m in pool.preload_modules(units) if not m.startswith(("matplotlib", "IPython"))]
+
+    monkeypatch.setattr(pool, "zygote_modules", libraries_only)
+    monkeypatch.setattr(remote_student, "zygote_modules", libraries_only)
+    monkeypatch.setattr(runner, "TRACEBACK_STYLE", "long")
+    keys.clear()
+    plain = grade()
+    assert keys and not any("labutils" in key or "matplotlib" in key for key in keys), keys
+    assert plain == cheap
+    if kind == "buggy":
+        assert cheap["tasks"]["affine_backward"]["score"] == 0 and cheap["tasks"]["batchnorm_forward"]["score"] == 0
+        assert any("not implemented yet" in m for m in cheap["tasks"]["affine_backward"]["messages"])
+    else:
+        assert all(task["score"] == task["max_score"] for task in cheap["tasks"].values()
+                   if not any("05_mlp_vs_cnn" in m for m in task["messages"])), cheap
