@@ -86,3 +86,22 @@ def test_mlplab_config_prints_value_and_source(tmp_path, capsys, monkeypatch):
     assert re.search(r"GradingService\.workers\s+5\s+nbgrader_config\.py", out)
     assert re.search(r"Sandbox\.call_timeout_s\s+12\.5\s+\$MLPLAB_CALL_TIMEOUT_S", out)
     assert re.search(r"Sandbox\.memory_mb\s+2048\s+default", out)
+
+
+def test_scoped_environ_sets_and_unsets_inside_and_restores_after_even_on_error(monkeypatch):
+    import os
+
+    monkeypatch.setenv("MLPLAB_TEST_SET", "before")
+    monkeypatch.delenv("MLPLAB_TEST_UNSET", raising=False)
+    monkeypatch.setenv("MLPLAB_TEST_CLEARED", "present")
+    with pytest.raises(RuntimeError), config.scoped_environ(
+        {"MLPLAB_TEST_SET": "inside", "MLPLAB_TEST_UNSET": "new", "MLPLAB_TEST_CLEARED": None}
+    ):
+        assert os.environ["MLPLAB_TEST_SET"] == "inside"
+        assert os.environ["MLPLAB_TEST_UNSET"] == "new"
+        assert "MLPLAB_TEST_CLEARED" not in os.environ
+        os.environ["MLPLAB_TEST_SET"] = "changed by the block"
+        raise RuntimeError("the block failed")
+    assert os.environ["MLPLAB_TEST_SET"] == "before"
+    assert "MLPLAB_TEST_UNSET" not in os.environ
+    assert os.environ["MLPLAB_TEST_CLEARED"] == "present"

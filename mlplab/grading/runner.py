@@ -14,7 +14,6 @@ import contextlib
 import importlib
 import io
 import logging
-import os
 import re
 import sys
 import threading
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from mlplab.config import load as load_settings
+from mlplab.config import scoped_environ
 from mlplab.coursedir import CourseDir, Task, course_root, tasks, use_graders
 from mlplab.grading.reference import units_defining
 from mlplab.grading.result import GradeResult, TaskResult
@@ -263,16 +263,10 @@ def run_graders(plugin: GradingPlugin, root: Path | None = None) -> None:
     for name in UNUSED_PYTEST_PLUGINS:
         args += ["-p", f"no:{name}"]
     sink = io.StringIO()
-    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party plugins (xdist, anyio...) in grading
-    try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = pytest.main(args, plugins=[plugin])
-    finally:
-        if autoload is None:
-            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
+    # no third-party plugins (xdist, anyio...) in grading
+    with scoped_environ({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}), contextlib.redirect_stdout(sink), \
+            contextlib.redirect_stderr(sink):
+        code = pytest.main(args, plugins=[plugin])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise RuntimeError(f"the grader suite could not run (pytest exit {int(code)}): {sink.getvalue()[-2000:]}")
     for result in plugin.results.values():
