@@ -59,6 +59,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "source" / "mlp"))
 
+from mlplab.config import scoped_environ  # noqa: E402 - after the checkout is on the path
+
 THREADS = int(os.environ.get("MLPLAB_BENCH_THREADS", "2"))
 
 
@@ -319,12 +321,9 @@ def bench_throughput(size: int = 40, stock_size: int = 8, jobs: int = 2) -> dict
         out["persistent"] = _measured(meter, size, lambda: autograde(course, jobs=jobs, db_url=url, force=True,
                                                                       progress=False))
         url = _fresh_db(course)
-        os.environ[PER_SUBMISSION_ENV] = "1"
-        try:
+        with scoped_environ({PER_SUBMISSION_ENV: "1"}):
             out["process_per_submission"] = _measured(
                 meter, size, lambda: autograde(course, jobs=jobs, db_url=url, force=True, progress=False))
-        finally:
-            os.environ.pop(PER_SUBMISSION_ENV, None)
         # stock nbgrader on the first `stock_size` of the same submissions (it executes every notebook whole)
         stock = work / "stock"
         shutil.copytree(course, stock, ignore=shutil.ignore_patterns("submitted", "autograded", "gradebook.db"))
@@ -334,16 +333,9 @@ def bench_throughput(size: int = 40, stock_size: int = 8, jobs: int = 2) -> dict
         url = _fresh_db(stock)
         # in quick mode (the notebooks' experiments on small subsets): the kindest setting for stock nbgrader,
         # which executes every cell; in full mode notebook 04 alone trains for minutes per submission
-        quick = os.environ.get("MLPLAB_QUICK")
-        os.environ["MLPLAB_QUICK"] = "1"
-        try:
+        with scoped_environ({"MLPLAB_QUICK": "1"}):
             out["stock_nbgrader"] = _measured(meter, min(stock_size, size),
                                               lambda: nbgrader(stock, "autograde", "mlp", "--force", db_url=url))
-        finally:
-            if quick is None:
-                os.environ.pop("MLPLAB_QUICK", None)
-            else:
-                os.environ["MLPLAB_QUICK"] = quick
         out["stock_quick_mode"] = True
     finally:
         meter.close()
@@ -547,27 +539,18 @@ def bench_notebook05_quick() -> dict:
     from nbclient import NotebookClient
 
     env = {"MLPLAB_QUICK": "1", "MLPLAB_DATA": os.environ.get("MLPLAB_DATA", str(ROOT.parent / "shared" / "data"))}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp) / "mlp"
-            shutil.copytree(ROOT / "solutions" / "mlp", folder, ignore=shutil.ignore_patterns("__pycache__"))
-            nb = nbformat.read(folder / "05_mlp_vs_cnn.ipynb", as_version=4)
-            nb.cells.append(nbformat.v4.new_code_cell(
-                "import resource as _r, torch as _t\n_u = _r.getrusage(_r.RUSAGE_SELF)\n"
-                "print(f'KERNEL {_u.ru_utime + _u.ru_stime:.1f} {_t.get_num_threads()}')"))
-            load = os.getloadavg()[0]
-            t0 = time.perf_counter()
-            NotebookClient(nb, timeout=1200, kernel_name="python3",
-                           resources={"metadata": {"path": str(folder)}}).execute()
-            wall = time.perf_counter() - t0
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with scoped_environ(env), tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "mlp"
+        shutil.copytree(ROOT / "solutions" / "mlp", folder, ignore=shutil.ignore_patterns("__pycache__"))
+        nb = nbformat.read(folder / "05_mlp_vs_cnn.ipynb", as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(
+            "import resource as _r, torch as _t\n_u = _r.getrusage(_r.RUSAGE_SELF)\n"
+            "print(f'KERNEL {_u.ru_utime + _u.ru_stime:.1f} {_t.get_num_threads()}')"))
+        load = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        NotebookClient(nb, timeout=1200, kernel_name="python3",
+                       resources={"metadata": {"path": str(folder)}}).execute()
+        wall = time.perf_counter() - t0
     cpu_s, threads = nb.cells[-1].outputs[0]["text"].split()[1:3]
     return {"wall_s": round(wall, 1), "kernel_cpu_s": float(cpu_s), "torch_threads": int(threads),
             "load_average_before": round(load, 2), "load_average_after": round(os.getloadavg()[0], 2)}

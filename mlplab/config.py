@@ -23,10 +23,11 @@ read, so that this module documents every ``MLPLAB_*`` name.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,26 @@ def text_table(settings: Settings) -> str:
     width = max(len(key) for key, _, _ in rows)
     vwidth = max(len(value) for _, value, _ in rows)
     return "\n".join(f"{key:<{width}}  {value:<{vwidth}}  {source}" for key, value, source in rows)
+
+
+@contextlib.contextmanager
+def scoped_environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set the environment variables ``values`` (None: unset) in ``os.environ`` inside the ``with`` block;
+    afterwards each of them is back as it was (set to its old value, or unset), whatever happened inside.
+
+    Variables the block itself changes that are not in ``values`` are left alone.
+    """
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old

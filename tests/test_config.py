@@ -108,3 +108,22 @@ def test_the_sandbox_limits_are_exactly_the_sandbox_settings():
 
     assert {f.name for f in fields(Limits)} == set(config.Sandbox.class_traits(config=True)) - {"slot"}
     assert Limits() == Limits.from_settings(config.Sandbox())  # the same defaults
+
+
+def test_scoped_environ_sets_and_unsets_inside_and_restores_after_even_on_error(monkeypatch):
+    import os
+
+    monkeypatch.setenv("MLPLAB_TEST_SET", "before")
+    monkeypatch.delenv("MLPLAB_TEST_UNSET", raising=False)
+    monkeypatch.setenv("MLPLAB_TEST_CLEARED", "present")
+    with pytest.raises(RuntimeError), config.scoped_environ(
+        {"MLPLAB_TEST_SET": "inside", "MLPLAB_TEST_UNSET": "new", "MLPLAB_TEST_CLEARED": None}
+    ):
+        assert os.environ["MLPLAB_TEST_SET"] == "inside"
+        assert os.environ["MLPLAB_TEST_UNSET"] == "new"
+        assert "MLPLAB_TEST_CLEARED" not in os.environ
+        os.environ["MLPLAB_TEST_SET"] = "changed by the block"
+        raise RuntimeError("the block failed")
+    assert os.environ["MLPLAB_TEST_SET"] == "before"
+    assert "MLPLAB_TEST_UNSET" not in os.environ
+    assert os.environ["MLPLAB_TEST_CLEARED"] == "present"

@@ -14,7 +14,7 @@ import pytest
 from mlplab.notebooks import CodeUnit
 from mlplab.sandbox.host import launch as sandbox
 from mlplab.sandbox.host.launch import SandboxConfig
-from mlplab.sandbox.host.pool import Forkserver, preload_modules
+from mlplab.sandbox.host.pool import Forkserver, preload_modules, provided_modules, zygote_modules
 from mlplab.sandbox.host.remote_student import RemoteStudent
 from mlplab.sandbox.student import StudentTimeout
 
@@ -215,3 +215,87 @@ def test_killing_the_grading_process_ends_the_sandbox_and_all_its_workers(tmp_pa
     grader.kill()
     grader.wait()
     assert sandbox_uid_processes_gone(uid), "sandbox processes outlived the grading process"
+
+
+HELPER_IMPORTS = textwrap.dedent(
+    """
+    import numpy as np
+    import matplotlib.pyplot as plt
+    from IPython.display import Markdown, display
+    from labutils import rel_error
+    from labutils.data import subsample
+    from labutils.plotting import plot_loss
+    """
+)
+SNAPSHOT = textwrap.dedent(
+    """
+    import sys
+
+    # what the zygote imported before this worker ran any cell
+    PRELOADED = sorted(name for name in sys.modules if name == "labutils" or name.startswith("labutils."))
+    # a placeholder whose code has not run yet still has the zygote's __getattr__ and none of its own names
+    OWN_NAME = {"matplotlib": "rcParams", "matplotlib.pyplot": "plot", "IPython": "version_info"}
+    NOT_RUN_YET = sorted(name for name, own in OWN_NAME.items()
+                         if name in sys.modules and own not in vars(sys.modules[name]))
+
+    def preloaded():
+        return PRELOADED
+
+    def not_run_yet():
+        return NOT_RUN_YET
+    """
+)
+USE = textwrap.dedent(
+    """
+    def draw():
+        figure = plot_loss([3.0, 2.0, 1.5])
+        return type(figure).__name__, len(figure.axes), type(plt.gca()).__name__
+
+    def matplotlib_ran():
+        import matplotlib
+        return "rcParams" in vars(matplotlib), "plot" in vars(plt)
+
+    def markdown():
+        return type(Markdown("**x**")).__name__, callable(display)
+
+    def ipython_version():
+        import IPython
+        return isinstance(IPython.version_info, tuple)
+    """
+)
+
+
+def test_the_zygote_imports_the_course_helpers_once_and_matplotlib_and_ipython_only_on_first_use(forkserver):
+    units = [CodeUnit("snapshot", SNAPSHOT), CodeUnit("imports", HELPER_IMPORTS), CodeUnit("use", USE)]
+    first = RemoteStudent(units, forkserver.config, forkserver=forkserver)
+    assert first.load_errors() == []
+    # imported in the zygote (before the worker's first cell), so no worker imports them again
+    assert {"labutils", "labutils.data", "labutils.plotting"} <= set(first.call("preloaded"))
+    # matplotlib, pyplot and IPython's package exist but have not run (a grader never plots)...
+    assert first.call("not_run_yet") == ["IPython", "matplotlib", "matplotlib.pyplot"]
+    assert first.call("matplotlib_ran") == (False, False)
+    assert first.call("markdown") == ("Markdown", True)  # IPython.display itself is real
+    # ...and run, whole, on first use: the helpers' plotting works as in the notebook
+    assert first.call("draw") == ("Figure", 1, "Axes")
+    assert first.call("matplotlib_ran") == (True, True)
+    assert first.call("ipython_version") is True
+    # the next worker of the same zygote starts from the zygote's state, not the first worker's
+    second = RemoteStudent(units, forkserver.config, forkserver=forkserver)
+    assert second.call("matplotlib_ran") == (False, False)
+    assert second.call("draw") == ("Figure", 1, "Axes")
+    first.close()
+    second.close()
+
+
+def test_only_modules_of_the_course_helper_package_are_preloaded():
+    helpers = RELEASE / "labutils"
+    units = [
+        CodeUnit("imports", "from labutils import rel_error\nimport labutils.stats as st\n"
+                            "from labutils.nothere import x\nfrom labutilsx import y\n"),
+        CodeUnit("code", "def f():\n    from labutils.data import subsample\n    return subsample\n"),
+        CodeUnit("text", "s = 'from labutils.training import accuracy'\n"),
+    ]
+    assert provided_modules(units, helpers) == ["labutils", "labutils.stats", "labutils.data"]
+    assert provided_modules(units, None) == []
+    assert zygote_modules([CodeUnit("imports", "import numpy as np\nfrom labutils import rel_error")], helpers) == [
+        "numpy", "labutils"]

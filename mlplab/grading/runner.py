@@ -14,7 +14,6 @@ import contextlib
 import importlib
 import io
 import logging
-import os
 import re
 import sys
 import threading
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from mlplab.config import load as load_settings
+from mlplab.config import scoped_environ
 from mlplab.coursedir import CourseDir, Task, course_root, tasks, use_graders
 from mlplab.grading.reference import units_defining
 from mlplab.grading.result import GradeResult, TaskResult
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGES_PER_TASK = 8
 TASK_MARKER = re.compile(r"""mark\.task\(\s*["']([^"']+)["']""")
 MAX_MESSAGE_CHARS = 400
+TRACEBACK_STYLE = "value"  # pytest's failure reports: the exception's text, no source (see GradingPlugin)
 UNUSED_PYTEST_PLUGINS = ("cacheprovider", "terminal", "logging", "unraisableexception", "threadexception",
                          "junitxml", "doctest", "pastebin", "stepwise", "faulthandler")
 
@@ -165,6 +166,17 @@ class GradingPlugin:
         self._students.clear()
 
     # -- pytest hooks -----------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Report failures in pytest's cheapest traceback style, ``value`` (the exception's text only).
+
+        Nobody reads pytest's own failure reports here: the teaching messages come from the exception itself
+        (:func:`failure_message`), and ``c.Autograde.grader_debug`` prints its own traceback. pytest's
+        default (``long``) reads and parses the source of every frame of every failure: about 0.1 s of CPU
+        per failed check, most of the grading time of a submission with a few wrong functions.
+        ``value`` is a style pytest's ``--tb`` option does not offer, so it is set on the parsed options.
+        """
+        config.option.tbstyle = TRACEBACK_STYLE
+
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
         """Skip grader files none of whose tasks are wanted (so grading 01 never imports torch)."""
         if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
@@ -251,16 +263,10 @@ def run_graders(plugin: GradingPlugin, root: Path | None = None) -> None:
     for name in UNUSED_PYTEST_PLUGINS:
         args += ["-p", f"no:{name}"]
     sink = io.StringIO()
-    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party plugins (xdist, anyio...) in grading
-    try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = pytest.main(args, plugins=[plugin])
-    finally:
-        if autoload is None:
-            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
+    # no third-party plugins (xdist, anyio...) in grading
+    with scoped_environ({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}), contextlib.redirect_stdout(sink), \
+            contextlib.redirect_stderr(sink):
+        code = pytest.main(args, plugins=[plugin])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise RuntimeError(f"the grader suite could not run (pytest exit {int(code)}): {sink.getvalue()[-2000:]}")
     for result in plugin.results.values():
@@ -342,12 +348,12 @@ class RemoteProvider:
 
     def light_modules(self) -> list[str]:
         """The libraries the submitted notebooks that do not use PyTorch import (their workers share one zygote)."""
-        from mlplab.sandbox.host.pool import preload_modules
+        from mlplab.sandbox.host.pool import zygote_modules
 
         found: list[str] = []
         for stem in sorted(self.submission.notebooks):
             with contextlib.suppress(StudentError):
-                modules = preload_modules(self.units(stem))
+                modules = zygote_modules(self.units(stem), self.config.labutils_dir)
                 if not any(m.startswith("torch") for m in modules):
                     found += [m for m in modules if m not in found]
         return found

@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlplab.config import scoped_environ
 from mlplab.coursedir import CourseDir, course_root, source_dir, tasks, use_graders
 from mlplab.notebooks import grading_code, read_cells
 
@@ -159,19 +160,11 @@ def run_all(jobs: list[Job], processes: int, progress: Any = None) -> list[JobRe
         return results
     # single-threaded BLAS in the workers: deterministic sums and no oversubscription
     env = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with scoped_environ(env):
         ctx = multiprocessing.get_context("spawn")
         with ctx.Pool(processes, initializer=worker_init, maxtasksperchild=None) as pool:
             for result in pool.imap_unordered(run_job, order, chunksize=1):
                 results.append(result)
                 if progress:
                     progress(result)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return results

@@ -14,7 +14,7 @@ from typing import Any
 
 from mlplab.notebooks import CodeUnit
 from mlplab.sandbox.host.launch import SandboxConfig
-from mlplab.sandbox.host.pool import Forkserver, preload_modules
+from mlplab.sandbox.host.pool import Forkserver, zygote_modules
 from mlplab.sandbox.host.protocol import ForkedWorker
 from mlplab.sandbox.student import Student, StudentCrash, StudentError, StudentTimeout, _unpack_error
 from mlplab.sandbox.values import ChannelError, decode, encode, load_error_text
@@ -37,7 +37,7 @@ class RemoteStudent(Student):
         self.notes: list[str] = notes if notes is not None else []
         self._own_forkserver = forkserver is None
         self.forkserver = forkserver or Forkserver(config)
-        self.preload = preload_modules(self.units)
+        self.preload = zygote_modules(self.units, config.labutils_dir)
         self._worker: ForkedWorker | None = None
         self._load_errors: list[str] = []
         self._load_spent = 0.0
