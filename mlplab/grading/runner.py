@@ -347,7 +347,8 @@ class RemoteProvider:
             return self._forkserver
 
     def light_modules(self) -> list[str]:
-        """The libraries the submitted notebooks that do not use PyTorch import (their workers share one zygote)."""
+        """The libraries and course helpers the submitted notebooks that do not use PyTorch import (their
+        workers share one zygote that imported all of them)."""
         from mlplab.sandbox.host.pool import zygote_modules
 
         found: list[str] = []
