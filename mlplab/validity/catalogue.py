@@ -240,6 +240,10 @@ def render(summary: dict, table: dict[str, Task] | None = None) -> str:
         f"**{counts['bugs_killed_in_own_task_only']} / {counts['bugs']}**",
         f"- correct variants with full marks: **{counts['variants_full_marks']} / {counts['variants']}**",
         "- reference seeds and margins: see the last section",
+        *[f"- `{task}` is not validated here: it grades a file the student submits "
+          f"({', '.join(f'`{name}`' for name in files)}), no code of the reference reaches it; "
+          "tests/test_fc_net_challenge.py checks its loader and scoring"
+          for task, files in summary.get("submitted_files", {}).items()],
         f"- problems: **{len(summary['problems'])}**",
         "",
     ]
