@@ -75,6 +75,7 @@ def scratch_course(destination: Path, root: Path | None = None) -> Path:
     for name in COURSE_FILES:
         shutil.copy2(root / name, destination / name)
     shutil.copytree(
-        root / "source", destination / "source", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+        root / "source", destination / "source",
+        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", *SUBMITTED_FILES),
     )
     return destination
