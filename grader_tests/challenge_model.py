@@ -69,6 +69,29 @@ def _check_zip(path: Path) -> None:
     expect(total <= MAX_UNCOMPRESSED_BYTES,
            f"{CHALLENGE_FILE} unpacks to {total / 2**20:.0f} MiB; the limit is {MAX_UNCOMPRESSED_BYTES // 2**20} MiB: "
            "use fewer or smaller hidden layers")
+    # numpy allocates what an .npy header declares before reading the data: a header may not declare more
+    # bytes than its member holds (and never an object dtype)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in infos:
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                name = info.filename[:40]
+                expect(not dtype.hasobject, f"{CHALLENGE_FILE} holds Python objects (pickles), which are not accepted: "
+                                            "save plain arrays with save_challenge_model")
+                declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+                expect(declared <= info.file_size, f"{name} in {CHALLENGE_FILE} declares more data than it holds: "
+                                                   "write the file with save_challenge_model")
+    except GradeFailure:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, RuntimeError, TypeError):
+        fail(f"{CHALLENGE_FILE} could not be read as an .npz of arrays: write it with save_challenge_model")
 
 
 def _float_array(arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:

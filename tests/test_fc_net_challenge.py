@@ -103,6 +103,18 @@ def test_zip_bomb_is_refused_before_decompressing(tmp_path, monkeypatch):
         cm.load_challenge_model(path)
 
 
+def test_a_header_that_declares_more_data_than_it_holds_is_refused_before_allocating(tmp_path):
+    import io
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+    path = tmp_path / cm.CHALLENGE_FILE
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("W1.npy", header.getvalue() + b"\0" * 64)  # 8 TB declared, 64 bytes present
+    with pytest.raises(GradeFailure, match="declares more data than it holds"):
+        cm.load_challenge_model(path)
+
+
 def test_oversized_file_and_too_many_members_are_refused(tmp_path, monkeypatch):
     path = save(tmp_path, {f"x{i}": np.zeros(1) for i in range(5)})
     monkeypatch.setattr(cm, "MAX_MEMBERS", 3)
