@@ -18,6 +18,11 @@ c.Exchange.root = os.environ.get("MLPLAB_EXCHANGE", os.path.join(c.CourseDirecto
 # helper code ships with the notebooks; data never does
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".pytest_cache"]
 
+# The optional task fc_net_challenge grades the trained weights a student submits next to the notebooks
+# (fc_net_challenge.npz, written by labutils.challenge.save_challenge_model). `nbgrader autograde` copies the
+# source folder's files over each submission: never the instructor's own copy of this file over a student's.
+c.Autograde.exclude_overwriting = {"mlp": ["fc_net_challenge.npz"]}
+
 # Stock `nbgrader autograde` executes every notebook top to bottom in quick mode.
 c.ExecutePreprocessor.timeout = 300
 c.ExecutePreprocessor.interrupt_on_timeout = True

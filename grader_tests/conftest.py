@@ -10,14 +10,19 @@
 * ``rng``: a numpy Generator seeded from the grader seed and the test's id,
   so every test case has its own reproducible inputs.
 * ``task_id``: the task id of the running test.
+* ``submitted_dir``: the folder of the submission's notebooks, for the tasks listed in
+  :data:`SUBMITTED_FILES` only (they grade a file the student submits, e.g. trained weights, never
+  code); the graders read those files as untrusted data.
 
-Graders never read submission files themselves and never execute student code
-in this process; the runner supplies the ``student`` handle.
+Graders never read submitted notebooks themselves and never execute student code
+in this process; the runner supplies the ``student`` handle (and, for :data:`SUBMITTED_FILES`
+tasks, the submission folder).
 """
 
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,6 +47,13 @@ REFERENCE_PARTS: dict[str, tuple[str, ...]] = {
     "init_weights": ("build_mlp", "build_cnn"),
     "train_one_epoch": ("build_mlp", "build_cnn"),
     "evaluate": ("build_mlp", "build_cnn"),
+}
+
+# task id -> files (next to the notebook) the task grades instead of code. These tasks have no solution
+# cell the graders call, so `mlplab validate-graders` and mutation testing leave them out (they are tested
+# by tests/test_fc_net_challenge.py), and the grading service keeps these files with the notebooks.
+SUBMITTED_FILES: dict[str, tuple[str, ...]] = {
+    "fc_net_challenge": ("fc_net_challenge.npz",),
 }
 
 
@@ -95,3 +107,14 @@ def rng(request: pytest.FixtureRequest, grader_seed: int) -> np.random.Generator
 def ref(request: pytest.FixtureRequest, task_id: str):
     provider = request.config.pluginmanager.get_plugin("mlplab-grading")
     return reference(provider.notebook_of(task_id))
+
+
+@pytest.fixture
+def submitted_dir(request: pytest.FixtureRequest, task_id: str) -> Path:
+    if task_id not in SUBMITTED_FILES:
+        raise pytest.UsageError(f"{task_id} reads no submitted files: list it in SUBMITTED_FILES")
+    provider = request.config.pluginmanager.get_plugin("mlplab-grading")
+    folder = getattr(provider, "submission_dir", None)
+    if folder is None:
+        pytest.fail("graders run through `mlplab grade` or the nbgrader hidden cells, not bare pytest")
+    return Path(folder)

@@ -110,6 +110,12 @@ REQUIREMENTS: list[tuple[str, str, tuple[str, ...], str]] = [
      ("test_build_baseline_model_uses_the_hyperparameters",), ""),
     ("mnist_baseline_solution", "hidden layers 256, 128, 64, input_dim 784",
      ("test_build_baseline_model_has_the_784_256_128_64_10_architecture",), ""),
+    # 04_optim_solver, optional challenge (graded from the submitted fc_net_challenge.npz, never by calling code)
+    ("fc_net_challenge_solution", "The grader uses only its params",
+     ("test_fc_net_challenge_reaches_half_credit", "test_fc_net_challenge_reaches_threshold"), ""),
+    ("fc_net_challenge_solution", "Keep quick mode short", (),
+     "advice for the student's own runs: no grader runs train_challenge_model (the locked cell runs it, and "
+     "tests/test_notebooks_execute.py runs the model answer in quick mode)"),
     # 05_mlp_vs_cnn
     ("build_mlp_solution", "Use only fully connected layers (no convolutions)",
      ("test_build_mlp_is_fully_connected_on_all_input_channels", "test_build_mlp_follows_the_specified_layer_sequence",

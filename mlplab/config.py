@@ -86,6 +86,12 @@ class Autograde(LoggingConfigurable):
     grader_seed = _env(Int(0, min=0, help="seed of the graders' random inputs (`mlplab grade --seed`)"),
                        "MLPLAB_GRADER_SEED")
     grader_debug = _env(Bool(False, help="print grader tracebacks to stderr (maintainers)"), "MLPLAB_GRADER_DEBUG")
+    challenge_split = _env(Unicode("test_batch:5000-9999", help="the hidden split of the optional task "
+                                   "`fc_net_challenge`: CIFAR-10 batch file and first-last image (inclusive); a "
+                                   "batch holding fewer images (a subset) uses the second half of those present"),
+                           "MLPLAB_CHALLENGE_SPLIT")
+    challenge_threshold = _env(Float(0.50, min=0.0, max=1.0, help="accuracy on the hidden split for full marks in "
+                                     "`fc_net_challenge` (60 % of it earns half)"), "MLPLAB_CHALLENGE_THRESHOLD")
 
 
 class GradingService(LoggingConfigurable):

@@ -10,6 +10,7 @@ import pytest
 from mlplab.coursedir import tasks
 from mlplab.demo import class_roster, run_demo
 
+from .helpers.optional import assert_missing_file_scores_zero, submitted_file_tasks
 from .helpers.slots import AUTOGRADE_SLOTS, slot
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.slow]
@@ -23,7 +24,9 @@ def demo(tmp_path_factory):
 
 
 def lost(result: dict) -> set[str]:
-    return {t for t, info in result["tasks"].items() if info["score"] < info["max_score"]}
+    """Tasks that lost points, apart from the optional challenge (no demo student submits its trained model)."""
+    optional = set(submitted_file_tasks())
+    return {t for t, info in result["tasks"].items() if info["score"] < info["max_score"] and t not in optional}
 
 
 def notebook_tasks(*stems: str) -> set[str]:
@@ -39,8 +42,14 @@ def test_reference_and_correct_variants_get_full_marks(demo):
         assert lost(demo["results"][student]) == set(), student
 
 
+def test_the_optional_challenge_without_its_file_scores_zero_with_a_message(demo):
+    for student in ("ada", "kai", "emil"):  # notebook 04 submitted, fc_net_challenge.npz not
+        assert_missing_file_scores_zero(demo["results"][student])
+        assert not demo["results"][student]["errors"], student
+
+
 def test_blank_and_partial_students_get_exactly_their_finished_notebooks(demo):
-    all_tasks = set(tasks())
+    all_tasks = set(tasks()) - set(submitted_file_tasks())
     assert lost(demo["results"]["bruno"]) == all_tasks
     assert lost(demo["results"]["chen"]) == all_tasks - notebook_tasks("01_layers")
     assert lost(demo["results"]["dara"]) == all_tasks - notebook_tasks("01_layers", "02_normalization")

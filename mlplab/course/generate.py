@@ -49,8 +49,23 @@ def generate(root: Path | None = None, db_url: str | None = None, progress: bool
         if progress:
             print(f"[{number}/{len(steps)}] {what} ...", file=sys.stderr, flush=True)
         nbgrader(root, command, ASSIGNMENT, "--force", db_url=db_url)
+        for folder in ("release", "solutions"):
+            drop_submitted_files(root / folder / ASSIGNMENT)
         if progress:
             print(f"[{number}/{len(steps)}] done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+
+
+# files a student produces and submits (grader_tests/conftest.py SUBMITTED_FILES): an instructor's copy left in
+# source/ by running a notebook there is never shipped (a student would submit the instructor's model)
+SUBMITTED_FILES = ("fc_net_challenge.npz",)
+
+
+def drop_submitted_files(folder: Path) -> None:
+    """Remove the instructor's copies of :data:`SUBMITTED_FILES` that nbgrader copied from source/."""
+    for name in SUBMITTED_FILES:
+        path = folder / name
+        if path.is_file() or path.is_symlink():
+            path.unlink()
 
 
 def scratch_course(destination: Path, root: Path | None = None) -> Path:
@@ -60,6 +75,7 @@ def scratch_course(destination: Path, root: Path | None = None) -> Path:
     for name in COURSE_FILES:
         shutil.copy2(root / name, destination / name)
     shutil.copytree(
-        root / "source", destination / "source", ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+        root / "source", destination / "source",
+        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", *SUBMITTED_FILES),
     )
     return destination

@@ -535,7 +535,9 @@ def translated_source(lang: str, destination: Path, root: Path | None = None) ->
         )
     catalogue = load_catalogue(lang, root)
     src = source_dir(root)
-    shutil.copytree(src, destination, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    # never an instructor's trained fc_net_challenge.npz (a file students submit, not one they get)
+    skip = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "fc_net_challenge.npz")
+    shutil.copytree(src, destination, ignore=skip)
     for notebook in sorted(src.glob("*.ipynb")):
         translate_notebook(notebook, destination / notebook.name, lang, catalogue)
     for path in student_files(root):

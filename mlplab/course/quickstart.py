@@ -19,7 +19,8 @@ from pathlib import Path
 from mlplab.coursedir import ASSIGNMENT, CONFIG, GRADERS, CourseDir, CourseError
 
 COURSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-IGNORE = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc", ".pytest_cache")
+# never a trained fc_net_challenge.npz left in the kit's source/ (a file students submit)
+IGNORE = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc", ".pytest_cache", "fc_net_challenge.npz")
 
 CONFIG_TEMPLATE = '''"""nbgrader configuration of the course {course_id!r} (made by `mlplab quickstart`)."""
 
@@ -38,6 +39,10 @@ c.CourseDirectory.db_url = os.environ.get(
 # Students' own nbgrader_config.py must name the same folder (see the course README.md).
 c.Exchange.root = os.environ.get("MLPLAB_EXCHANGE", {exchange_expr})
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".pytest_cache"]
+
+# The optional task fc_net_challenge grades the weights a student submits (fc_net_challenge.npz): `nbgrader
+# autograde` must not overwrite them with a copy from source/.
+c.Autograde.exclude_overwriting = {{"mlp": ["fc_net_challenge.npz"]}}
 
 c.ExecutePreprocessor.timeout = 300
 c.ExecutePreprocessor.interrupt_on_timeout = True
@@ -76,7 +81,7 @@ toolkit's virtual environment first (`source <mlplab checkout>/.venv/bin/activat
 
 ```bash
 mlplab generate                        # release/ and solutions/ from source/ (and the gradebook's assignment)
-mlplab grade source/mlp                # the reference gets full marks
+mlplab grade source/mlp                # the reference gets full marks (but the optional challenge: no npz)
 nbgrader release_assignment mlp        # into the exchange: {exchange}
 nbgrader collect mlp --update          # after students submit (--update takes resubmissions too)
 mlplab autograde mlp                   # sandboxed graders into gradebook.db

@@ -65,7 +65,7 @@ def grade_task(task_id: str, namespace: dict[str, Any] | None = None, cwd: str |
             units = units + units_defining(reference_names, root)
         return LocalStudent(units)
 
-    plugin = GradingPlugin(factory, table, {task_id})
+    plugin = GradingPlugin(factory, table, {task_id}, submission_dir=notebook.parent)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run_graders(plugin, root)

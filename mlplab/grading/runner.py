@@ -119,8 +119,12 @@ class GradingPlugin:
         task_timeout_s: float = 60.0,
         submission_timeout_s: float = 600.0,
         debug: bool = False,
+        submission_dir: Path | None = None,
     ) -> None:
         self.student_factory = student_factory
+        # the folder of the submitted notebooks: graders of tasks that grade a submitted file (trained
+        # weights, grader_tests/conftest.py SUBMITTED_FILES) read it there, as untrusted data
+        self.submission_dir = submission_dir
         self.debug = debug  # c.Autograde.grader_debug: grader tracebacks on stderr
         self.task_table = task_table
         self.wanted = wanted
@@ -466,6 +470,7 @@ def grade_path(
         task_timeout_s=config.limits.task_timeout_s,
         submission_timeout_s=config.limits.submission_timeout_s,
         debug=options.grader_debug,
+        submission_dir=path.resolve() if path.is_dir() else path.resolve().parent,
     )
     for task_id in absent:
         result = plugin.results[task_id] = TaskTally(task_table[task_id], failed=1)

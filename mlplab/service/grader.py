@@ -29,6 +29,9 @@ from mlplab.service.queue import Attempt, AttemptQueue, naive_utc, utcnow
 
 log = logging.getLogger(__name__)  # a child of "mlplab.service": the service's own handlers show it
 SNAPSHOT_FILES = ("timestamp.txt", "submission_secret.txt")
+# what a submission is graded on: the notebooks and submitted data files (the trained weights of the optional
+# task fc_net_challenge, grader_tests/conftest.py SUBMITTED_FILES); read as data, never executed
+GRADED_SUFFIXES = (".ipynb", ".npz")
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024  # a submission larger than this is refused, not copied
 
 
@@ -65,14 +68,14 @@ def submission_complete(path: Path) -> bool:
 def copy_submission(src: Path, dest: Path) -> None:
     """Copy the notebooks and nbgrader's files of an inbound folder, never following links.
 
-    Only regular files at the top level are copied (``*.ipynb``, ``timestamp.txt``,
+    Only regular files at the top level are copied (``*.ipynb``, ``*.npz``, ``timestamp.txt``,
     ``submission_secret.txt``): a symlink planted in a submission cannot make the service read anything
     else, and the source is only ever opened for reading.
     """
     dest.mkdir(parents=True, exist_ok=False)
     total = 0
     for entry in sorted(os.scandir(src), key=lambda e: e.name):
-        if not (entry.name.endswith(".ipynb") or entry.name in SNAPSHOT_FILES):
+        if not (entry.name.endswith(GRADED_SUFFIXES) or entry.name in SNAPSHOT_FILES):
             continue
         info = entry.stat(follow_symlinks=False)
         if not stat.S_ISREG(info.st_mode):
@@ -86,9 +89,10 @@ def copy_submission(src: Path, dest: Path) -> None:
 
 
 def notebooks_hash(folder: Path) -> str:
-    """SHA-256 over the notebooks' names and bytes (what decides the grade; timestamps excluded)."""
+    """SHA-256 over the names and bytes of the notebooks and submitted ``*.npz`` files (what decides the grade;
+    timestamps excluded)."""
     digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.ipynb")):
+    for path in sorted(p for p in folder.iterdir() if p.name.endswith(GRADED_SUFFIXES) and p.is_file()):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 

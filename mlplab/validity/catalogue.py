@@ -222,6 +222,8 @@ def table_cell(text: str) -> str:
 def render(summary: dict, table: dict[str, Task] | None = None) -> str:
     """The markdown catalogue (deterministic for a given set of inputs)."""
     table = table or tasks()
+    # tasks graded from a submitted file get no column: no bug or variant reaches them (see the summary line)
+    table = {t: v for t, v in table.items() if t not in summary.get("submitted_files", {})}
     counts = summary["counts"]
     seeds = summary["seeds"]
     lines = [
@@ -240,6 +242,10 @@ def render(summary: dict, table: dict[str, Task] | None = None) -> str:
         f"**{counts['bugs_killed_in_own_task_only']} / {counts['bugs']}**",
         f"- correct variants with full marks: **{counts['variants_full_marks']} / {counts['variants']}**",
         "- reference seeds and margins: see the last section",
+        *[f"- `{task}` is not validated here: it grades a file the student submits "
+          f"({', '.join(f'`{name}`' for name in files)}), no code of the reference reaches it; "
+          "tests/test_fc_net_challenge.py checks its loader and scoring"
+          for task, files in summary.get("submitted_files", {}).items()],
         f"- problems: **{len(summary['problems'])}**",
         "",
     ]

@@ -19,8 +19,23 @@ class Plan:
     references: dict[str, dict[str, str]]  # stem -> cell -> reference source (markers stripped)
 
 
+def submitted_file_tasks(root: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """Tasks that grade a file the student submits (trained weights), not code: task id -> file names
+    (``SUBMITTED_FILES`` of the course's ``grader_tests/conftest.py``; empty when it has none)."""
+    from mlplab.coursedir import use_graders
+
+    use_graders((root or course_root()).resolve())
+    from grader_tests import conftest
+
+    return dict(getattr(conftest, "SUBMITTED_FILES", {}))
+
+
 def make_plan(root: Path | None = None) -> Plan:
+    """The tasks a validation grades: every task except those that grade a submitted file (no code of the
+    reference reaches them, so bugs and seeds cannot tell anything about them; tests/ cover them)."""
     root = (root or course_root()).resolve()
     references = {nb.stem: solution_sources(nb) for nb in source_notebooks(root)}
     cell_notebook = {cell: stem for stem, cells in references.items() for cell in cells}
-    return Plan(root, tasks(root), load_all("mutants", root), load_all("variants", root), cell_notebook, references)
+    skipped = submitted_file_tasks(root)
+    table = {t: v for t, v in tasks(root).items() if t not in skipped}
+    return Plan(root, table, load_all("mutants", root), load_all("variants", root), cell_notebook, references)
