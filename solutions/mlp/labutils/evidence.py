@@ -271,9 +271,14 @@ def print_reference_figures(reference: dict, log=print) -> None:
     """A plain-text summary of the reference figures, or a plain statement that they are pending."""
     status = reference.get("status")
     if not quotable(reference):
-        log(f"REFERENCE FIGURES: {status.upper()}. No full run on a GPU has produced them yet"
-            + (" (the file holds a pipeline check on too little data)." if status == "smoke" else ".")
-            + "\nDo not quote numbers for them. Answer from your own figures (a full run if you have one,"
+        if status == "smoke":
+            log("REFERENCE FIGURES: SMOKE. No full run on a GPU has produced them yet (the file holds a pipeline"
+                " check on too little data).")
+        elif status == "missing":
+            log(f"REFERENCE FIGURES: MISSING. {REFERENCE_FILE} is not next to the notebook.")
+        else:
+            log("REFERENCE FIGURES: PENDING. No full run on a GPU has produced them yet.")
+        log("Do not quote numbers for them. Answer from your own figures (a full run if you have one,"
             " else this quick run),\nwith their intervals, and phrase every conclusion conditionally"
             " ('if the interval of ... excludes 0, then ...').")
         return
