@@ -218,6 +218,17 @@ def _warn_misspelt_sections(config: Config, origin: str) -> None:
                         origin, section, close[0])
 
 
+# Sections whose name nbgrader uses too: `c.Autograde.exclude_overwriting` is nbgrader's, `job_timeout_s` ours.
+SHARED_WITH_NBGRADER = ("Autograde",)
+
+
+def _nbgraders_own(section: str, name: str, traits: Mapping[str, Any]) -> bool:
+    """True for a key of a section shared with nbgrader that is not ours and not a near-miss of one of ours
+    (``c.Autograde.exclude_overwriting``): left to nbgrader, without a warning that it is unknown."""
+    return (section in SHARED_WITH_NBGRADER and name not in traits
+            and not difflib.get_close_matches(name, list(traits), n=1, cutoff=0.8))
+
+
 def load(
     root: Path | None = None,
     environ: Mapping[str, str] | None = None,
@@ -238,6 +249,8 @@ def load(
         section = cls.__name__
         traits = configurable_traits(cls)
         file_section = file_config.get(section, {}) if section in file_config else {}
+        file_section = {name: value for name, value in file_section.items()
+                        if not _nbgraders_own(section, name, traits)}
         for name in file_section:
             if name in traits:
                 sources[f"{section}.{name}"] = CONFIG_FILE

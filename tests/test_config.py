@@ -50,6 +50,15 @@ def test_a_misspelt_key_warns_with_the_closest_setting(tmp_path, caplog):
     assert settings.sandbox.memory_mb == config.Sandbox().memory_mb
 
 
+def test_nbgraders_own_autograde_keys_pass_silently_and_a_near_miss_of_ours_still_warns(tmp_path, caplog):
+    root = _course(tmp_path, 'c.Autograde.exclude_overwriting = {"mlp": ["x.npz"]}\nc.Autograde.job_timout_s = 5\n')
+    with caplog.at_level(logging.WARNING):
+        settings = config.load(root, environ={})
+    assert "exclude_overwriting" not in caplog.text
+    assert "job_timout_s" in caplog.text and "job_timeout_s" in caplog.text
+    assert settings.autograde.job_timeout_s == config.Autograde().job_timeout_s
+
+
 @pytest.mark.parametrize("value", ["-3", "0", "lots"])
 def test_a_bad_environment_value_is_one_sentence_naming_the_variable(value):
     with pytest.raises(config.ConfigError, match=r"\$MLPLAB_MEMORY_MB=.*Sandbox\.memory_mb"):
