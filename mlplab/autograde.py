@@ -456,7 +456,7 @@ def autograde(
     settings = settings or load_settings(root)
     env = tuple(sorted({**settings.environ(), **(job_env or {})}.items()))
     submissions = find_submissions(root, students)
-    stamp = content_hash(root)
+    stamp = content_hash(root, extra=settings.grade_inputs())
     results: dict[str, dict] = {}
     records: dict[str, dict] = {}
     todo: list[Job] = []

@@ -163,6 +163,16 @@ class Settings:
                 rows.append((key, getattr(instance, name), self.sources.get(key, "default")))
         return rows
 
+    def grade_inputs(self) -> tuple[tuple[str, bytes], ...]:
+        """The settings a grade depends on, as ``extra`` for :func:`mlplab.coursedir.content_hash`: the graders'
+        seed and the optional challenge's hidden split and threshold. Result caches key on them, so changing
+        one regrades. The sandbox budget and the timeouts are left out: raising them regrades nothing by itself
+        (`mlplab autograde --force` does)."""
+        a = self.autograde
+        text = f"grader_seed={a.grader_seed}\nchallenge_split={a.challenge_split}\n" \
+               f"challenge_threshold={a.challenge_threshold!r}"
+        return (("settings", text.encode()),)
+
     def environ(self) -> dict[str, str]:
         """The environment variables that give a child process these same settings (those not at default),
         and :data:`RESOLVED`, which tells the child not to read ``nbgrader_config.py`` again (``mlplab

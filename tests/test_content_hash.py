@@ -66,3 +66,16 @@ def test_the_hash_does_not_depend_on_where_the_course_lives(course, tmp_path):
     moved = tmp_path / "elsewhere" / "course"
     shutil.copytree(course, moved)
     assert content_hash(moved) == content_hash(course)
+
+
+def test_the_cache_key_covers_the_settings_a_grade_depends_on(course):
+    from mlplab import config
+
+    def key(environ: dict[str, str]) -> str:
+        return content_hash(course, extra=config.load(course, environ=environ).grade_inputs())
+
+    default = key({})
+    assert key({"MLPLAB_SANDBOX_SLOT": "3"}) == default, "where a job runs does not change its grade"
+    changed = {key({"MLPLAB_CHALLENGE_THRESHOLD": "0.4"}), key({"MLPLAB_CHALLENGE_SPLIT": "test_batch:0-4999"}),
+               key({"MLPLAB_GRADER_SEED": "7"})}
+    assert default not in changed and len(changed) == 3

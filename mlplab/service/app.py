@@ -297,7 +297,7 @@ def make_app(service: GradingService, prefix: str, *, wake=lambda: None) -> web.
         grading=service,
         prefix=prefix,
         assignments=lambda: course_assignments(service),
-        refresh_graders=lambda: content_hash(service.root),
+        refresh_graders=lambda: content_hash(service.root, extra=service.settings.grade_inputs()),
         wake=wake,
     )
 

@@ -157,7 +157,7 @@ class GradingService:
         self.snapshots = self.state_dir / "attempts"
         self.snapshots.mkdir(parents=True, exist_ok=True)
         self.queue = AttemptQueue(self.db_url)
-        self.graders_hash = content_hash(self.root)
+        self.graders_hash = content_hash(self.root, extra=self.settings.grade_inputs())
         self._gradebook_lock = threading.Lock()  # one trusted writer at a time, whatever the workers
 
     def close(self) -> None:
