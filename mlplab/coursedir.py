@@ -96,6 +96,20 @@ def use_graders(root: Path) -> Path:
     return graders
 
 
+def submitted_file_tasks(root: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """Tasks that grade a file the student submits (trained weights), not code: task id -> file names
+    (``SUBMITTED_FILES`` of the course's ``grader_tests/conftest.py``; empty when it has none)."""
+    use_graders((root or course_root()).resolve())
+    from grader_tests import conftest  # noqa: PLC0415 - the course's graders, found through use_graders
+
+    return dict(getattr(conftest, "SUBMITTED_FILES", {}))
+
+
+def submitted_file_names(root: Path | None = None) -> tuple[str, ...]:
+    """Every file name of :func:`submitted_file_tasks`: files students submit, never files they are given."""
+    return tuple(sorted({name for files in submitted_file_tasks(root).values() for name in files}))
+
+
 @dataclass(frozen=True)
 class CourseDir:
     """A course directory and every path in it (nbgrader's layout plus the toolkit's own folders).

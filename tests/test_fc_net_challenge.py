@@ -260,7 +260,8 @@ def test_the_model_answer_passes_a_quick_threshold(ref, tmp_path, hidden, monkey
 
 
 def test_validation_leaves_out_tasks_that_grade_submitted_files():
-    from mlplab.validity.plan import make_plan, submitted_file_tasks
+    from mlplab.coursedir import submitted_file_tasks
+    from mlplab.validity.plan import make_plan
 
     assert submitted_file_tasks(ROOT) == {"fc_net_challenge": ("fc_net_challenge.npz",)}
     plan = make_plan(ROOT)
@@ -285,10 +286,12 @@ def test_service_snapshot_keeps_and_hashes_the_npz(tmp_path):
 
 def test_generate_ships_no_instructor_npz(tmp_path):
     from mlplab.course.generate import drop_submitted_files
+    from mlplab.coursedir import submitted_file_names
 
+    assert submitted_file_names(ROOT) == (cm.CHALLENGE_FILE,)
     (tmp_path / cm.CHALLENGE_FILE).write_bytes(b"instructor's model")
     (tmp_path / "keep.md").write_text("x")
-    drop_submitted_files(tmp_path)
+    drop_submitted_files(tmp_path, submitted_file_names(ROOT))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.md"]
     assert not (ROOT / "release" / "mlp" / cm.CHALLENGE_FILE).exists()
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import pytest
 
-from mlplab.coursedir import content_hash, tasks
+from mlplab.coursedir import content_hash, submitted_file_tasks, tasks
 from mlplab.validity.catalogue import FINGERPRINT_RE, catalogue_path, render, split_seed_section
 from mlplab.validity.mutants import apply_to_source, load_all, solution_sources
-from mlplab.validity.plan import submitted_file_tasks
 from mlplab.validity.validate import DEFAULT_SEEDS, validate
 
 from .helpers.paths import ROOT, source_notebooks

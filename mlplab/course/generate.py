@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from mlplab.coursedir import ASSIGNMENT, course_root
+from mlplab.coursedir import ASSIGNMENT, course_root, submitted_file_names
 
 COURSE_FILES = ("nbgrader_config.py",)
 
@@ -50,19 +50,16 @@ def generate(root: Path | None = None, db_url: str | None = None, progress: bool
             print(f"[{number}/{len(steps)}] {what} ...", file=sys.stderr, flush=True)
         nbgrader(root, command, ASSIGNMENT, "--force", db_url=db_url)
         for folder in ("release", "solutions"):
-            drop_submitted_files(root / folder / ASSIGNMENT)
+            drop_submitted_files(root / folder / ASSIGNMENT, submitted_file_names(root))
         if progress:
             print(f"[{number}/{len(steps)}] done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
 
-# files a student produces and submits (grader_tests/conftest.py SUBMITTED_FILES): an instructor's copy left in
-# source/ by running a notebook there is never shipped (a student would submit the instructor's model)
-SUBMITTED_FILES = ("fc_net_challenge.npz",)
-
-
-def drop_submitted_files(folder: Path) -> None:
-    """Remove the instructor's copies of :data:`SUBMITTED_FILES` that nbgrader copied from source/."""
-    for name in SUBMITTED_FILES:
+def drop_submitted_files(folder: Path, names: tuple[str, ...]) -> None:
+    """Remove the instructor's copies of files students submit (``names``, from
+    :func:`mlplab.coursedir.submitted_file_names`) that nbgrader copied from source/: an instructor's trained
+    model left in source/ by running a notebook there is never shipped (a student would submit it)."""
+    for name in names:
         path = folder / name
         if path.is_file() or path.is_symlink():
             path.unlink()
@@ -76,6 +73,6 @@ def scratch_course(destination: Path, root: Path | None = None) -> Path:
         shutil.copy2(root / name, destination / name)
     shutil.copytree(
         root / "source", destination / "source",
-        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", *SUBMITTED_FILES),
+        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", *submitted_file_names(root)),
     )
     return destination

@@ -42,7 +42,7 @@ from pathlib import Path
 import nbformat
 
 from mlplab.course import i18n_code
-from mlplab.coursedir import ASSIGNMENT, CourseDir, course_root, source_dir
+from mlplab.coursedir import ASSIGNMENT, CourseDir, course_root, source_dir, submitted_file_names
 from mlplab.notebooks import nbgrader_meta
 
 LANGUAGES = ("zh",)
@@ -535,8 +535,8 @@ def translated_source(lang: str, destination: Path, root: Path | None = None) ->
         )
     catalogue = load_catalogue(lang, root)
     src = source_dir(root)
-    # never an instructor's trained fc_net_challenge.npz (a file students submit, not one they get)
-    skip = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "fc_net_challenge.npz")
+    # never an instructor's trained model (a file students submit, not one they get)
+    skip = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", *submitted_file_names(root))
     shutil.copytree(src, destination, ignore=skip)
     for notebook in sorted(src.glob("*.ipynb")):
         translate_notebook(notebook, destination / notebook.name, lang, catalogue)

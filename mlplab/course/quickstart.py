@@ -16,11 +16,10 @@ import re
 import shutil
 from pathlib import Path
 
-from mlplab.coursedir import ASSIGNMENT, CONFIG, GRADERS, CourseDir, CourseError
+from mlplab.coursedir import ASSIGNMENT, CONFIG, GRADERS, CourseDir, CourseError, submitted_file_names
 
 COURSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-# never a trained fc_net_challenge.npz left in the kit's source/ (a file students submit)
-IGNORE = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc", ".pytest_cache", "fc_net_challenge.npz")
+IGNORE = ("__pycache__", ".ipynb_checkpoints", "*.pyc", ".pytest_cache")
 
 CONFIG_TEMPLATE = '''"""nbgrader configuration of the course {course_id!r} (made by `mlplab quickstart`)."""
 
@@ -40,9 +39,9 @@ c.CourseDirectory.db_url = os.environ.get(
 c.Exchange.root = os.environ.get("MLPLAB_EXCHANGE", {exchange_expr})
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".pytest_cache"]
 
-# The optional task fc_net_challenge grades the weights a student submits (fc_net_challenge.npz): `nbgrader
-# autograde` must not overwrite them with a copy from source/.
-c.Autograde.exclude_overwriting = {{"mlp": ["fc_net_challenge.npz"]}}
+# Files students submit (the weights of the optional task fc_net_challenge): `nbgrader autograde` must not
+# overwrite them with a copy from source/.
+c.Autograde.exclude_overwriting = {{"mlp": {submitted!r}}}
 
 c.ExecutePreprocessor.timeout = 300
 c.ExecutePreprocessor.interrupt_on_timeout = True
@@ -138,11 +137,13 @@ def quickstart(
     if template == destination:
         raise CourseError("a course cannot be made from itself")
     destination.mkdir(parents=True, exist_ok=True)
+    submitted = list(submitted_file_names(template))  # never a trained model left in the template's source/
+    ignore = shutil.ignore_patterns(*IGNORE, *submitted)
     for part in ("source", GRADERS, "i18n"):  # i18n/: the translation catalogues (`mlplab generate --lang zh`)
         if part == "i18n" and not (template / part).is_dir():
             continue
         shutil.rmtree(destination / part, ignore_errors=True)
-        shutil.copytree(template / part, destination / part, ignore=IGNORE)
+        shutil.copytree(template / part, destination / part, ignore=ignore)
     for empty in ("release", "solutions", "autograded"):
         (destination / empty).mkdir(exist_ok=True)
     if exchange:
@@ -155,7 +156,8 @@ def quickstart(
         exchange_note = "inside the course folder ($MLPLAB_EXCHANGE overrides it)."
     exchange_path.mkdir(parents=True, exist_ok=True)
     text = CONFIG_TEMPLATE.format(
-        course_id=course_id, exchange_expr=exchange_expr, exchange_note=exchange_note, percent=float(percent_per_day)
+        course_id=course_id, exchange_expr=exchange_expr, exchange_note=exchange_note, percent=float(percent_per_day),
+        submitted=submitted,
     )
     (destination / CONFIG).write_text(text)
     readme = README_TEMPLATE.format(course_id=course_id, root=destination, exchange=exchange_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlplab.coursedir import Task, course_root, source_notebooks, tasks
+from mlplab.coursedir import Task, course_root, source_notebooks, submitted_file_tasks, tasks
 from mlplab.validity.mutants import Change, load_all, solution_sources
 
 
@@ -17,17 +17,6 @@ class Plan:
     variants: list[Change]
     cell_notebook: dict[str, str]  # cell grade_id -> notebook stem
     references: dict[str, dict[str, str]]  # stem -> cell -> reference source (markers stripped)
-
-
-def submitted_file_tasks(root: Path | None = None) -> dict[str, tuple[str, ...]]:
-    """Tasks that grade a file the student submits (trained weights), not code: task id -> file names
-    (``SUBMITTED_FILES`` of the course's ``grader_tests/conftest.py``; empty when it has none)."""
-    from mlplab.coursedir import use_graders
-
-    use_graders((root or course_root()).resolve())
-    from grader_tests import conftest
-
-    return dict(getattr(conftest, "SUBMITTED_FILES", {}))
 
 
 def make_plan(root: Path | None = None) -> Plan:

@@ -122,7 +122,7 @@ def validate(
                               for stem, r in summary["visible"]["reference"].items() if r["caught_by"]]
         summary["problems"] += reference_failures
         summary["ok"] = summary["ok"] and not reference_failures
-    from mlplab.validity.plan import submitted_file_tasks
+    from mlplab.coursedir import submitted_file_tasks
 
     summary["submitted_files"] = {t: list(files) for t, files in submitted_file_tasks(plan.root).items()}
     summary["fingerprint"] = content_hash(plan.root)

@@ -15,12 +15,9 @@ QUICK_THRESHOLD = "0.15"  # MLPLAB_CHALLENGE_THRESHOLD that the model answer's q
 
 
 def submitted_file_tasks() -> dict[str, tuple[str, ...]]:
-    from mlplab.coursedir import use_graders
+    from mlplab.coursedir import submitted_file_tasks as of_course
 
-    use_graders(ROOT)
-    from grader_tests.conftest import SUBMITTED_FILES
-
-    return dict(SUBMITTED_FILES)
+    return of_course(ROOT)
 
 
 def optional_points() -> float:
@@ -43,7 +40,7 @@ def assert_missing_file_scores_zero(result: dict) -> None:
 def write_reference_model(folder: Path) -> Path:
     """Train the model answer's ``train_challenge_model`` in quick mode (500 images, a few seconds) and save
     ``fc_net_challenge.npz`` into ``folder``."""
-    import os
+    from mlplab.config import scoped_environ
 
     if str(SOURCE) not in sys.path:
         sys.path.insert(0, str(SOURCE))
@@ -57,14 +54,7 @@ def write_reference_model(folder: Path) -> Path:
     namespace["quick_mode"] = lambda: True
     data = subsample(load_cifar10(num_validation=1000), num_train=500, num_val=200)
     model = namespace["train_challenge_model"]({k: v for k, v in data.items() if not k.endswith("_test")})
-    quick = os.environ.get("MLPLAB_QUICK")
-    os.environ["MLPLAB_QUICK"] = "0"  # write even where a file exists
-    try:
+    with scoped_environ({"MLPLAB_QUICK": "0"}):  # write even where a file exists
         path = save_challenge_model(model, data["mean_image"], folder)
-    finally:
-        if quick is None:
-            os.environ.pop("MLPLAB_QUICK", None)
-        else:
-            os.environ["MLPLAB_QUICK"] = quick
     assert path is not None
     return path
