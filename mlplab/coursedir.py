@@ -98,8 +98,12 @@ def use_graders(root: Path) -> Path:
 
 def submitted_file_tasks(root: Path | None = None) -> dict[str, tuple[str, ...]]:
     """Tasks that grade a file the student submits (trained weights), not code: task id -> file names
-    (``SUBMITTED_FILES`` of the course's ``grader_tests/conftest.py``; empty when it has none)."""
-    use_graders((root or course_root()).resolve())
+    (``SUBMITTED_FILES`` of the course's ``grader_tests/conftest.py``; empty when it has none, or has no
+    graders at all, as a scratch copy made for nbgrader has not)."""
+    root = (root or course_root()).resolve()
+    if not (root / GRADERS / "conftest.py").is_file():
+        return {}
+    use_graders(root)
     from grader_tests import conftest  # noqa: PLC0415 - the course's graders, found through use_graders
 
     return dict(getattr(conftest, "SUBMITTED_FILES", {}))
